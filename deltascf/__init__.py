@@ -1,0 +1,8 @@
+"""deltascf: ΔSCF excited states, fractional charges and chemical potentials on PySCF."""
+__version__ = "0.1.0"
+
+from .occupations import Occupation, SpecError
+from .results import Method, ScfResult, State
+from .scf import purify_singlet, run_state
+
+__all__ = ["__version__", "Occupation", "SpecError", "Method", "ScfResult", "State", "run_state", "purify_singlet"]

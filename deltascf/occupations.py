@@ -1,0 +1,405 @@
+"""Occupation specs, their resolution to ``mo_occ``, and overlap tracking.
+
+Everything here is pure: functions take arrays and return new arrays.
+
+Grammar of a spec (whitespace is ignored, labels are case-insensitive)::
+
+    spec    := "ground" | item ("," item)*
+    item    := move | setting
+    move    := [spin ":"] label "->" [spin ":"] label
+    setting := [spin ":"] label "=" number
+    spin    := "a" | "b" | "alpha" | "beta"
+    label   := ("HOMO" | "LUMO") [("+" | "-") int] | int      (0-based index)
+
+A move shifts one electron (a pair, in a restricted reference without spin
+prefixes) from one orbital to another; a move between spins is a spin flip.
+A setting fixes the occupation of one orbital.  Labels resolve against the
+aufbau orbitals of the ground state: ``HOMO`` of spin s is orbital
+``nelec[s] - 1``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+__all__ = [
+    "SpecError",
+    "Label",
+    "Move",
+    "Setting",
+    "Occupation",
+    "ResolvedOccupation",
+    "parse_label",
+    "make_tracked_occ",
+    "make_overlap",
+]
+
+#: tolerance on sums and bounds of occupations
+OCC_TOL = 1e-10
+
+
+class SpecError(ValueError):
+    """An occupation spec that cannot be parsed or does not fit the molecule."""
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """An orbital label: ``base`` is "HOMO", "LUMO" or "" (plain index)."""
+
+    base: str
+    offset: int
+    pos: int = field(default=0, compare=False)
+
+    def __str__(self) -> str:
+        if not self.base:
+            return str(self.offset)
+        if self.offset == 0:
+            return self.base
+        return f"{self.base}{self.offset:+d}"
+
+    def index(self, nocc: int) -> int:
+        """0-based index for a spin channel holding ``nocc`` aufbau electrons."""
+        if self.base == "HOMO":
+            return nocc - 1 + self.offset
+        if self.base == "LUMO":
+            return nocc + self.offset
+        return self.offset
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """Move one electron (or a restricted pair) from ``src`` to ``dst``."""
+
+    src_spin: str | None
+    src: Label
+    dst_spin: str | None
+    dst: Label
+
+    def __str__(self) -> str:
+        dst = self.dst_spin if self.dst_spin != self.src_spin else None
+        return f"{_spin_prefix(self.src_spin)}{self.src}->{_spin_prefix(dst)}{self.dst}"
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """Set the occupation of one orbital to ``value``."""
+
+    spin: str | None
+    label: Label
+    value: float
+
+    def __str__(self) -> str:
+        return f"{_spin_prefix(self.spin)}{self.label}={self.value!r}"
+
+
+def _spin_prefix(spin: str | None) -> str:
+    return "" if spin is None else f"{spin}:"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedOccupation:
+    """Target occupations in the basis of the ground-state (aufbau) orbitals.
+
+    ``mo_occ`` has shape (2, nmo) for unrestricted and (nmo,) for restricted
+    references; ``text`` echoes the spec with 0-based indices.
+    """
+
+    mo_occ: np.ndarray
+    nelec: tuple[float, float]
+    text: str
+
+    def __post_init__(self):
+        arr = np.array(self.mo_occ, dtype=float)
+        arr.setflags(write=False)
+        object.__setattr__(self, "mo_occ", arr)
+
+
+@dataclass(frozen=True, slots=True)
+class Occupation:
+    """Which electrons go where.  Build with :meth:`parse` or :meth:`from_occ`.
+
+    ``items`` is empty for the ground state; ``explicit`` holds per-spin
+    occupation vectors (already 0-based) when given directly.
+    """
+
+    items: tuple = ()
+    explicit: tuple | None = None
+
+    # -- construction -----------------------------------------------------
+    @classmethod
+    def parse(cls, spec: str) -> "Occupation":
+        if isinstance(spec, Occupation):
+            return spec
+        if not isinstance(spec, str):
+            raise SpecError(f"state spec must be a string, got {type(spec).__name__}")
+        return cls(items=_parse_items(spec))
+
+    @classmethod
+    def from_occ(cls, mo_occ) -> "Occupation":
+        """Explicit occupations: shape (2, nmo) (per spin) or (nmo,) (restricted)."""
+        arr = np.asarray(mo_occ, dtype=float)
+        if arr.ndim not in (1, 2) or (arr.ndim == 2 and arr.shape[0] != 2):
+            raise SpecError(f"explicit occupations must have shape (nmo,) or (2, nmo), got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise SpecError("explicit occupations must be finite numbers")
+        rows = tuple(tuple(float(x) for x in r) for r in arr) if arr.ndim == 2 else (tuple(float(x) for x in arr),)
+        return cls(explicit=rows)
+
+    # -- queries ------------------------------------------------------------
+    @property
+    def is_ground(self) -> bool:
+        return not self.items and self.explicit is None
+
+    def __str__(self) -> str:
+        if self.explicit is not None:
+            return "explicit:" + "|".join(",".join(repr(x) for x in r) for r in self.explicit)
+        if not self.items:
+            return "ground"
+        return ",".join(str(it) for it in self.items)
+
+    def resolve(self, nelec, nmo: int, restricted: bool) -> ResolvedOccupation:
+        """Target occupations on the aufbau orbitals of the ground state.
+
+        Parameters
+        ----------
+        nelec : (int, int)
+            Ground-state electrons per spin; labels resolve against them.
+        nmo : int
+            Number of molecular orbitals.
+        restricted : bool
+            RKS/RHF reference: occupations per spatial orbital in [0, 2].
+        """
+        na, nb = (int(x) for x in nelec)
+        if restricted and na != nb:
+            raise SpecError("a restricted reference needs a closed-shell ground state (spin 0); use reference uks/uhf")
+        if self.explicit is not None:
+            return _resolve_explicit(self.explicit, nmo, restricted)
+        occ = _aufbau((na, nb), nmo, restricted)
+        echo = []
+        for it in self.items:
+            echo.append(_apply(it, occ, (na, nb), nmo, restricted))
+        if restricted:
+            ne = float(occ.sum())
+            nel = (ne / 2, ne / 2)
+        else:
+            nel = (float(occ[0].sum()), float(occ[1].sum()))
+        return ResolvedOccupation(occ, nel, ",".join(echo) if echo else "ground")
+
+
+# -- parsing ----------------------------------------------------------------
+_TOKEN = re.compile(
+    r"\s*(?:(?P<spin>alpha|beta|a|b)\s*:)?\s*(?P<label>homo|lumo|\d+)(?:\s*(?P<sign>[+-])\s*(?P<off>\d+))?",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\s*(?P<num>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
+
+
+def _spin_name(s: str | None) -> str | None:
+    return None if s is None else s[0].lower()
+
+
+def _parse_orbital(spec: str, pos: int) -> tuple[str | None, Label, int]:
+    m = _TOKEN.match(spec, pos)
+    if m is None:
+        raise SpecError(f"at position {pos} of {spec!r}: expected an orbital label (HOMO, LUMO+1, HOMO-2 or a 0-based index)")
+    word = m.group("label")
+    lpos = m.start("label")
+    if word.isdigit():
+        if m.group("sign"):
+            raise SpecError(f"at position {m.start('sign')} of {spec!r}: an index cannot carry an offset")
+        label = Label("", int(word), lpos)
+    else:
+        off = int(m.group("off")) if m.group("off") else 0
+        if m.group("sign") == "-":
+            off = -off
+        label = Label(word.upper(), off, lpos)
+    return _spin_name(m.group("spin")), label, m.end()
+
+
+def parse_label(text: str) -> tuple[str | None, Label]:
+    """Parse ``[spin:]label`` alone; used for channels and by the CLI."""
+    spin, label, end = _parse_orbital(text, 0)
+    if text[end:].strip():
+        raise SpecError(f"at position {end} of {text!r}: unexpected {text[end:].strip()!r}")
+    return spin, label
+
+
+def _parse_items(spec: str) -> tuple:
+    if spec.strip().lower() == "ground":
+        return ()
+    if not spec.strip():
+        raise SpecError("empty state spec (use 'ground' for the ground state)")
+    items = []
+    pos = 0
+    n = len(spec)
+    while True:
+        spin, label, pos = _parse_orbital(spec, pos)
+        rest = spec[pos:]
+        stripped = rest.lstrip()
+        pos += len(rest) - len(stripped)
+        if stripped.startswith("->"):
+            dspin, dlabel, pos = _parse_orbital(spec, pos + 2)
+            if dspin is None:
+                dspin = spin
+            elif spin is None:
+                raise SpecError(f"at position {label.pos} of {spec!r}: a spin flip needs the spin of both orbitals")
+            items.append(Move(spin, label, dspin, dlabel))
+        elif stripped.startswith("="):
+            m = _NUMBER.match(spec, pos + 1)
+            if m is None:
+                raise SpecError(f"at position {pos + 1} of {spec!r}: expected a number after '='")
+            value = float(m.group("num"))
+            items.append(Setting(spin, label, value))
+            pos = m.end()
+        else:
+            raise SpecError(f"at position {pos} of {spec!r}: expected '->' or '=' after the orbital label")
+        rest = spec[pos:]
+        stripped = rest.lstrip()
+        pos += len(rest) - len(stripped)
+        if pos >= n:
+            break
+        if spec[pos] != ",":
+            raise SpecError(f"at position {pos} of {spec!r}: expected ',' between items, got {spec[pos]!r}")
+        pos += 1
+    return tuple(items)
+
+
+# -- resolution -------------------------------------------------------------
+def _aufbau(nelec, nmo: int, restricted: bool) -> np.ndarray:
+    na, nb = nelec
+    if restricted:
+        occ = np.zeros(nmo)
+        occ[:na] = 2.0
+        return occ
+    occ = np.zeros((2, nmo))
+    occ[0, :na] = 1.0
+    occ[1, :nb] = 1.0
+    return occ
+
+
+def _where(label: Label, spin: str | None) -> str:
+    return f"{_spin_prefix(spin)}{label} (position {label.pos})"
+
+
+def _index(label: Label, spin: str | None, nelec, nmo: int) -> int:
+    s = 1 if spin == "b" else 0
+    idx = label.index(nelec[s])
+    if not 0 <= idx < nmo:
+        raise SpecError(f"{_where(label, spin)} does not exist: it resolves to orbital {idx}, valid 0..{nmo - 1} (nmo = {nmo})")
+    return idx
+
+
+def _slot(occ: np.ndarray, spin: str | None, idx: int, restricted: bool):
+    return idx if restricted else (1 if spin == "b" else 0, idx)
+
+
+def _apply(item, occ: np.ndarray, nelec, nmo: int, restricted: bool) -> str:
+    """Apply one item to ``occ`` (a private working array) and echo it 0-based."""
+    full = 2.0 if restricted else 1.0
+    if isinstance(item, Move):
+        if restricted and (item.src_spin is not None or item.dst_spin is not None):
+            raise SpecError(
+                f"{_where(item.src, item.src_spin)}: a restricted reference moves electron pairs; "
+                "drop the spin prefix or use reference uks/uhf for a single-spin move"
+            )
+        if not restricted and item.src_spin is None:
+            raise SpecError(f"{_where(item.src, None)}: name the spin of the move (a: or b:) in an unrestricted reference")
+        i = _index(item.src, item.src_spin, nelec, nmo)
+        j = _index(item.dst, item.dst_spin, nelec, nmo)
+        si, sj = _slot(occ, item.src_spin, i, restricted), _slot(occ, item.dst_spin, j, restricted)
+        amount = full
+        if si == sj:
+            raise SpecError(f"{_where(item.src, item.src_spin)}: moves an electron onto the same orbital")
+        if occ[si] < amount - OCC_TOL:
+            raise SpecError(f"{_where(item.src, item.src_spin)}: cannot move {amount:g} electron(s) out of orbital {i} holding {occ[si]:g}")
+        if occ[sj] + amount > full + OCC_TOL:
+            raise SpecError(f"{_where(item.dst, item.dst_spin)}: cannot move {amount:g} electron(s) into orbital {j} holding {occ[sj]:g} (max {full:g})")
+        occ[si] -= amount
+        occ[sj] += amount
+        dst = item.dst_spin if item.dst_spin != item.src_spin else None
+        return f"{_spin_prefix(item.src_spin)}{i}->{_spin_prefix(dst)}{j}"
+    # Setting
+    if restricted and item.spin is not None:
+        raise SpecError(f"{_where(item.label, item.spin)}: a restricted reference sets spatial occupations in [0, 2]; drop the spin prefix")
+    if not restricted and item.spin is None:
+        raise SpecError(f"{_where(item.label, None)}: name the spin of the setting (a: or b:) in an unrestricted reference")
+    i = _index(item.label, item.spin, nelec, nmo)
+    if not (-OCC_TOL <= item.value <= full + OCC_TOL) or not np.isfinite(item.value):
+        raise SpecError(f"{_where(item.label, item.spin)}: occupation {item.value:g} outside [0, {full:g}]")
+    occ[_slot(occ, item.spin, i, restricted)] = min(max(item.value, 0.0), full)
+    return f"{_spin_prefix(item.spin)}{i}={item.value:g}"
+
+
+def _resolve_explicit(rows, nmo: int, restricted: bool) -> ResolvedOccupation:
+    arr = np.array(rows, dtype=float)
+    full = 2.0 if restricted else 1.0
+    if restricted:
+        if arr.shape != (1, nmo):
+            raise SpecError(f"explicit occupations for a restricted reference need shape ({nmo},), got {arr.shape[1:] if arr.shape[0] == 1 else arr.shape}")
+        arr = arr[0]
+    elif arr.shape != (2, nmo):
+        raise SpecError(f"explicit occupations for an unrestricted reference need shape (2, {nmo}), got {arr.shape}")
+    if np.any(arr < -OCC_TOL) or np.any(arr > full + OCC_TOL):
+        raise SpecError(f"explicit occupations outside [0, {full:g}]")
+    arr = np.clip(arr, 0.0, full)
+    if restricted:
+        nel = (arr.sum() / 2, arr.sum() / 2)
+    else:
+        nel = (arr[0].sum(), arr[1].sum())
+    return ResolvedOccupation(arr, (float(nel[0]), float(nel[1])), "explicit")
+
+
+# -- overlap tracking (theory 1.3, 1.4) ------------------------------------
+def make_overlap(c_ref: np.ndarray, c_new: np.ndarray, s1e: np.ndarray) -> np.ndarray:
+    """O = C_refᵀ S C_new for one spin; theory (1.4)."""
+    return c_ref.conj().T @ s1e @ c_new
+
+
+def make_tracked_occ(ovlp: np.ndarray, occ_ref: np.ndarray) -> np.ndarray:
+    """Occupations of new orbitals by maximum-overlap assignment; theory §1.3.
+
+    Reference orbitals are grouped by their target value.  Each group takes
+    as many new orbitals as it has reference orbitals, so that the total
+    weight sum_g sum_{j in g} sum_{i in g} |O_ij|^2 is maximal.  With the
+    groups {1} and {0} this is the classic MOM rule (largest projections
+    onto the occupied reference space).
+
+    Parameters
+    ----------
+    ovlp : ndarray, shape (nref, nmo)
+        Overlap of the reference orbitals with the new orbitals.
+    occ_ref : ndarray, shape (nref,)
+        Target occupation of each reference orbital.
+
+    Returns
+    -------
+    ndarray, shape (nmo,)
+        Occupation of each new orbital.
+    """
+    occ_ref = np.asarray(occ_ref, dtype=float)
+    nmo = ovlp.shape[1]
+    weight = np.abs(ovlp) ** 2
+    values = np.unique(np.round(occ_ref, 12))
+    empty = values[np.abs(values) <= OCC_TOL]
+    filled = values[np.abs(values) > OCC_TOL]
+    # Weight of each group on each new orbital
+    w_empty = weight[np.abs(occ_ref) <= OCC_TOL].sum(axis=0) if empty.size else np.zeros(nmo)
+    rows, row_vals = [], []
+    for v in filled:
+        members = np.abs(occ_ref - v) <= 1e-12
+        w = weight[members].sum(axis=0) - w_empty  # relative to the empty group
+        for _ in range(int(members.sum())):
+            rows.append(w)
+            row_vals.append(v)
+    occ = np.zeros(nmo)
+    if not rows:
+        return occ
+    cost = np.array(rows)
+    # tiny energy-order tie breaker: prefer lower orbitals for occupied slots
+    cost = cost - 1e-13 * np.arange(nmo)[None, :]
+    r, c = linear_sum_assignment(cost, maximize=True)
+    occ[c] = np.asarray(row_vals)[r]
+    return occ

@@ -1,0 +1,319 @@
+"""The one PySCF wrapper: the ``_DeltaSCF`` mixin and ``run_state``.
+
+``_DeltaSCF`` follows the dynamic-mixin pattern of ``pyscf.scf.smearing``:
+it is put on a *copy* of a mean-field object with ``lib.set_class`` and
+overrides three hooks, leaving PySCF's SCF loop (and its DIIS) alone:
+
+* ``get_occ``  — overlap tracking (MOM/IMOM) with fractional targets, theory §1.3;
+* ``get_grad`` — orbital gradient over all pairs of different occupation, (1.3);
+* ``get_veff`` — forwards to PySCF and counts Fock builds.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyscf
+from pyscf import dft, lib, scf
+
+from . import __version__
+from .occupations import Occupation, ResolvedOccupation, make_overlap, make_tracked_occ
+from .results import Method, ScfResult
+
+__all__ = ["run_state", "purify_singlet", "make_orbital_grad", "make_spin_square", "make_dm_similarity"]
+
+#: a target counts as lost when its occupied space overlaps the result by less than this
+LOST_OVERLAP = 0.5
+
+
+# -- pure helpers -------------------------------------------------------------
+def make_orbital_grad(mo_coeff: np.ndarray, mo_occ: np.ndarray, fock_ao: np.ndarray) -> np.ndarray:
+    """g_pq = (n_p - n_q) F_pq for p < q, one spin; theory (1.3).
+
+    Includes rotations between fractional, and between occupied orbitals of
+    a non-aufbau pattern.  For aufbau integer occupations it equals PySCF's
+    occupied-virtual gradient (same norm).
+    """
+    f_mo = mo_coeff.conj().T @ fock_ao @ mo_coeff
+    g = (mo_occ[:, None] - mo_occ[None, :]) * f_mo
+    return g[np.triu_indices(len(mo_occ), 1)]
+
+
+def make_spin_square(dm: np.ndarray, s1e: np.ndarray) -> float:
+    """<S^2> of a spin-unrestricted density (2, nao, nao).
+
+    <S^2> = (Na - Nb)^2/4 + (Na + Nb)/2 - tr(Da S Db S); for integer
+    occupations this is PySCF's ``uhf.spin_square``.
+    """
+    na = float(np.einsum("ij,ji->", dm[0], s1e))
+    nb = float(np.einsum("ij,ji->", dm[1], s1e))
+    overlap = float(np.einsum("ij,jk,kl,li->", dm[0], s1e, dm[1], s1e))
+    return 0.25 * (na - nb) ** 2 + 0.5 * (na + nb) - overlap
+
+
+def make_dm_similarity(dm: np.ndarray, dm_ref: np.ndarray, s1e: np.ndarray) -> float:
+    """tr(D S D_ref S) / sqrt(tr(D S D S) tr(D_ref S D_ref S)), one spin.
+
+    1 when the two densities coincide; for integer occupations it is the
+    mean squared projection of one occupied space onto the other.
+    """
+    a = np.einsum("ij,jk,kl,li->", dm, s1e, dm_ref, s1e)
+    n1 = np.einsum("ij,jk,kl,li->", dm, s1e, dm, s1e)
+    n2 = np.einsum("ij,jk,kl,li->", dm_ref, s1e, dm_ref, s1e)
+    if n1 < 1e-14 and n2 < 1e-14:
+        return 1.0
+    if n1 < 1e-14 or n2 < 1e-14:
+        return 0.0
+    return float(a / np.sqrt(n1 * n2))
+
+
+def _spin_dms(mo_coeff: np.ndarray, mo_occ: np.ndarray) -> np.ndarray:
+    """Per-spin AO densities (2, nao, nao); a restricted density is split in half."""
+    if mo_occ.ndim == 1:
+        d = (mo_coeff * (mo_occ / 2)) @ mo_coeff.conj().T
+        return np.array([d, d])
+    return np.array([(mo_coeff[s] * mo_occ[s]) @ mo_coeff[s].conj().T for s in range(2)])
+
+
+def _aufbau_like(target: np.ndarray) -> np.ndarray:
+    """Aufbau occupations with the same electrons per spin as ``target``."""
+    full = 2.0 if target.ndim == 1 else 1.0
+    out = np.zeros_like(target)
+    for row_in, row_out in zip(np.atleast_2d(target), np.atleast_2d(out)):
+        n = row_in.sum()
+        k = int(np.floor(n / full + 1e-10))
+        row_out[:k] = full
+        if k < row_out.size:
+            row_out[k] = n - k * full
+    return out
+
+
+def purify_singlet(mixed, triplet) -> float:
+    """Spin-purified open-shell singlet energy 2 E_mixed - E_T; theory (1.5).
+
+    Accepts ScfResult records or energies in Hartree.
+    """
+    e_m = mixed.e_tot if isinstance(mixed, ScfResult) else float(mixed)
+    e_t = triplet.e_tot if isinstance(triplet, ScfResult) else float(triplet)
+    return 2.0 * e_m - e_t
+
+
+# -- the mixin ----------------------------------------------------------------
+class _DeltaSCF:
+    """Overlap-tracking occupations for any PySCF SCF class (theory §1.3).
+
+    ``occ_ref`` None means aufbau occupations (the parent's ``get_occ``).
+    """
+
+    __name_mixin__ = "DeltaSCF"
+    _keys = {"c_ref", "occ_ref", "tracking", "n_fock", "s1e_ref"}
+
+    def __init__(self, mf, c_ref=None, occ_ref=None, tracking="imom"):
+        self.__dict__.update(mf.__dict__)
+        self.c_ref = None if c_ref is None else np.array(c_ref, copy=True)
+        self.occ_ref = None if occ_ref is None else np.array(occ_ref, dtype=float, copy=True)
+        self.tracking = tracking
+        self.n_fock = 0
+        self.s1e_ref = mf.get_ovlp()
+
+    def undo_deltascf(self):
+        obj = lib.view(self, lib.drop_class(self.__class__, _DeltaSCF))
+        for key in self._keys:
+            obj.__dict__.pop(key, None)
+        return obj
+
+    def dump_flags(self, verbose=None):
+        super().dump_flags(verbose)
+        if self.occ_ref is not None:
+            lib.logger.info(self, "deltascf tracking = %s, target occupations (0-based) =\n%s", self.tracking, self.occ_ref)
+        return self
+
+    def get_occ(self, mo_energy=None, mo_coeff=None):
+        if self.occ_ref is None:
+            return super().get_occ(mo_energy, mo_coeff)
+        if mo_coeff is None:
+            mo_coeff = self.mo_coeff
+        s1e = self.s1e_ref
+        if self.occ_ref.ndim == 1:
+            occ = make_tracked_occ(make_overlap(self.c_ref, mo_coeff, s1e), self.occ_ref)
+        else:
+            occ = np.array([make_tracked_occ(make_overlap(self.c_ref[s], mo_coeff[s], s1e), self.occ_ref[s]) for s in range(2)])
+        if self.tracking == "mom":  # reference = previous iteration [Gilbert2008]
+            self.c_ref = np.array(mo_coeff, copy=True)
+            self.occ_ref = occ.copy()
+        return occ
+
+    def get_grad(self, mo_coeff, mo_occ, fock=None):
+        if fock is None:
+            dm1 = self.make_rdm1(mo_coeff, mo_occ)
+            fock = self.get_hcore(self.mol) + self.get_veff(self.mol, dm1)
+        mo_occ = np.asarray(mo_occ)
+        if mo_occ.ndim == 1:
+            return make_orbital_grad(mo_coeff, mo_occ, fock)
+        return np.hstack([make_orbital_grad(mo_coeff[s], mo_occ[s], fock[s]) for s in range(2)])
+
+    def get_veff(self, *args, **kwargs):
+        self.n_fock += 1
+        return super().get_veff(*args, **kwargs)
+
+
+# -- building PySCF objects -----------------------------------------------------
+def _make_mf(mol, method: Method, verbose: int = 0):
+    """A fresh PySCF mean-field object for ``method`` (no SCF run)."""
+    restricted = method.restricted
+    if method.is_hf:
+        mf = scf.RHF(mol) if restricted else scf.UHF(mol)
+    else:
+        mf = dft.RKS(mol) if restricted else dft.UKS(mol)
+        mf.xc = method.xc
+        if method.grid_level is not None:
+            mf.grids.level = int(method.grid_level)
+    if method.density_fit:
+        mf = mf.density_fit(auxbasis=method.density_fit)
+    mf.verbose = verbose
+    mf.chkfile = None
+    mf.conv_tol = method.conv_tol
+    if method.conv_tol_grad is not None:
+        mf.conv_tol_grad = method.conv_tol_grad
+    mf.max_cycle = int(method.max_cycle)
+    if not method.is_hf:
+        # One grid per molecule and method: built (and, for RKS, pruned as
+        # PySCF does) from the atomic initial guess, so every state of the
+        # molecule sees the same grid.
+        mf.initialize_grids(mol, mf.get_init_guess(mol, "minao"))
+    return mf
+
+
+def _wrap(mf, c_ref=None, occ_ref=None, tracking="imom"):
+    return lib.set_class(_DeltaSCF(mf, c_ref, occ_ref, tracking), (_DeltaSCF, mf.__class__))
+
+
+def _versions() -> dict:
+    return {"deltascf": __version__, "pyscf": pyscf.__version__}
+
+
+def _finish(mf, method: Method, occupation: Occupation, resolved: ResolvedOccupation,
+            c_ref: np.ndarray) -> ScfResult:
+    """Record a finished SCF (copies everything it keeps)."""
+    mo_coeff = np.asarray(mf.mo_coeff)
+    mo_occ = np.asarray(mf.mo_occ, dtype=float)
+    s1e = mf.s1e_ref
+    dm = _spin_dms(mo_coeff, mo_occ)
+    target = np.asarray(resolved.mo_occ)
+    dm_target = _spin_dms(c_ref, target)
+    overlap = np.array([make_dm_similarity(dm[s], dm_target[s], s1e) for s in range(2)])
+    collapsed = bool(overlap.min() < LOST_OVERLAP)
+    aufbau = _aufbau_like(target)
+    if not np.allclose(aufbau, target, atol=1e-10, rtol=0):
+        dm_aufbau = _spin_dms(c_ref, aufbau)
+        to_aufbau = np.array([make_dm_similarity(dm[s], dm_aufbau[s], s1e) for s in range(2)])
+        collapsed = collapsed or bool(np.any(to_aufbau > overlap + 1e-8))
+    fock = mf.get_fock(dm=mf.make_rdm1(mo_coeff, mo_occ))
+    grad = mf.get_grad(mo_coeff, mo_occ, fock)
+    if mo_occ.ndim == 2:
+        nelec = (mo_occ[0].sum(), mo_occ[1].sum())
+    else:
+        nelec = (mo_occ.sum() / 2, mo_occ.sum() / 2)
+    return ScfResult(
+        e_tot=mf.e_tot,
+        mo_energy=mf.mo_energy,
+        mo_occ=mo_occ,
+        mo_coeff=mo_coeff,
+        nelec=nelec,
+        converged=mf.converged,
+        cycles=getattr(mf, "cycles", -1),
+        s2=make_spin_square(dm, s1e),
+        spec=str(occupation),
+        resolved=resolved.text,
+        target_occ=target,
+        target_overlap=overlap,
+        max_grad=float(np.max(np.abs(grad))) if grad.size else 0.0,
+        collapsed=collapsed,
+        method=method,
+        n_fock=mf.n_fock,
+        versions=_versions(),
+    )
+
+
+def _ground_orbitals(ground, restricted: bool):
+    """(mo_coeff, mo_occ) copies from a ScfResult or a PySCF mean-field object."""
+    c = np.array(ground.mo_coeff, dtype=float, copy=True)
+    occ = np.array(ground.mo_occ, dtype=float, copy=True)
+    if c.ndim == 2 and not restricted:  # restricted ground -> unrestricted state
+        c, occ = np.array([c, c]), np.array([occ / 2, occ / 2])
+    elif c.ndim == 3 and restricted:
+        raise ValueError("an unrestricted ground state cannot start a restricted (rks/rhf) state; pass a restricted one")
+    return c, occ
+
+
+def _ground_nelec(mo_occ: np.ndarray):
+    if mo_occ.ndim == 1:
+        n = int(round(mo_occ.sum() / 2))
+        return n, n
+    return int(round(mo_occ[0].sum())), int(round(mo_occ[1].sum()))
+
+
+# -- the public solver ------------------------------------------------------------
+def run_state(mol, xc: str = "b3lyp", state="ground", *, reference: str = "uks", tracking: str = "imom",
+              ground=None, density_fit: str | None = None, grid_level: int | None = None,
+              conv_tol: float = 1e-9, conv_tol_grad: float | None = None, max_cycle: int = 100,
+              verbose: int = 0) -> ScfResult:
+    """Converge one ground, ΔSCF or fractional state.
+
+    Parameters
+    ----------
+    mol : pyscf.gto.Mole
+        The molecule (not modified).
+    xc : str
+        PySCF xc string, or ``"hf"``.
+    state : str or Occupation
+        Occupation spec (see :mod:`deltascf.occupations`), e.g. ``"a:HOMO->LUMO"``.
+    reference : {"uks", "rks", "uhf", "rhf"}
+    tracking : {"imom", "mom"}
+        IMOM keeps the initial (ground-state) orbitals as the reference;
+        MOM uses the previous iteration's.
+    ground : ScfResult or PySCF mean-field, optional
+        Converged ground state to start from; computed when omitted.
+    density_fit : str, optional
+        Auxiliary basis for density fitting (exact integrals when None).
+
+    Returns
+    -------
+    ScfResult
+    """
+    method = Method(xc=xc, reference=reference, tracking=tracking, density_fit=density_fit,
+                    grid_level=grid_level, conv_tol=conv_tol, conv_tol_grad=conv_tol_grad,
+                    max_cycle=max_cycle)
+    occupation = Occupation.parse(state)
+    return run_state_method(mol, method, occupation, ground=ground, verbose=verbose)
+
+
+def run_state_method(mol, method: Method, occupation: Occupation, *, ground=None, verbose: int = 0) -> ScfResult:
+    """``run_state`` with a ready ``Method`` and ``Occupation``."""
+    mol = mol.copy()
+    restricted = method.restricted
+    if restricted and mol.spin != 0:
+        raise ValueError(f"reference {method.reference} needs a closed-shell molecule (spin 0, got {mol.spin}); use uks/uhf")
+    nmo = mol.nao_nr()
+    if ground is None:
+        # validate the spec on aufbau counts before paying for any SCF
+        occupation.resolve(mol.nelec, nmo, restricted)
+        ground = _run_ground(mol, method, verbose)
+        if occupation.is_ground:
+            return ground
+    c_ref, occ_ground = _ground_orbitals(ground, restricted)
+    resolved = occupation.resolve(_ground_nelec(occ_ground), c_ref.shape[-1], restricted)
+    mf = _make_mf(mol, method, verbose)
+    mf = _wrap(mf, c_ref, resolved.mo_occ, method.tracking)
+    if not restricted:
+        mf.nelec = resolved.nelec
+    dm0 = mf.make_rdm1(c_ref, resolved.mo_occ)
+    mf.kernel(dm0=dm0)
+    return _finish(mf, method, occupation, resolved, c_ref)
+
+
+def _run_ground(mol, method: Method, verbose: int = 0) -> ScfResult:
+    """Aufbau ground state with PySCF's own occupations and initial guess."""
+    mf = _wrap(_make_mf(mol, method, verbose))
+    mf.kernel()
+    c = np.asarray(mf.mo_coeff)
+    resolved = ResolvedOccupation(np.asarray(mf.mo_occ, dtype=float), _ground_nelec(np.asarray(mf.mo_occ)), "ground")
+    return _finish(mf, method, Occupation(), resolved, c)
