@@ -140,7 +140,10 @@ class Occupation:
     @classmethod
     def from_occ(cls, mo_occ) -> "Occupation":
         """Explicit occupations: shape (2, nmo) (per spin) or (nmo,) (restricted)."""
-        arr = np.asarray(mo_occ, dtype=float)
+        try:
+            arr = np.asarray(mo_occ, dtype=float)
+        except (TypeError, ValueError):
+            raise SpecError("explicit occupations must be a rectangular array of numbers") from None
         if arr.ndim not in (1, 2) or (arr.ndim == 2 and arr.shape[0] != 2):
             raise SpecError(f"explicit occupations must have shape (nmo,) or (2, nmo), got {arr.shape}")
         if not np.all(np.isfinite(arr)):
@@ -201,6 +204,13 @@ def _spin_name(s: str | None) -> str | None:
     return None if s is None else s[0].lower()
 
 
+def _int(text: str, spec: str, pos: int) -> int:
+    try:
+        return int(text)
+    except ValueError:  # more digits than sys.get_int_max_str_digits()
+        raise SpecError(f"at position {pos} of {spec!r}: number too large") from None
+
+
 def _parse_orbital(spec: str, pos: int) -> tuple[str | None, Label, int]:
     m = _TOKEN.match(spec, pos)
     if m is None:
@@ -210,9 +220,9 @@ def _parse_orbital(spec: str, pos: int) -> tuple[str | None, Label, int]:
     if word.isdigit():
         if m.group("sign"):
             raise SpecError(f"at position {m.start('sign')} of {spec!r}: an index cannot carry an offset")
-        label = Label("", int(word), lpos)
+        label = Label("", _int(word, spec, lpos), lpos)
     else:
-        off = int(m.group("off")) if m.group("off") else 0
+        off = _int(m.group("off"), spec, m.start("off")) if m.group("off") else 0
         if m.group("sign") == "-":
             off = -off
         label = Label(word.upper(), off, lpos)
@@ -252,6 +262,8 @@ def _parse_items(spec: str) -> tuple:
             if m is None:
                 raise SpecError(f"at position {pos + 1} of {spec!r}: expected a number after '='")
             value = float(m.group("num"))
+            if not np.isfinite(value):
+                raise SpecError(f"at position {m.start('num')} of {spec!r}: occupation must be a finite number")
             items.append(Setting(spin, label, value))
             pos = m.end()
         else:
@@ -382,18 +394,18 @@ def make_tracked_occ(ovlp: np.ndarray, occ_ref: np.ndarray) -> np.ndarray:
     occ_ref = np.asarray(occ_ref, dtype=float)
     nmo = ovlp.shape[1]
     weight = np.abs(ovlp) ** 2
-    values = np.unique(np.round(occ_ref, 12))
-    empty = values[np.abs(values) <= OCC_TOL]
+    keys = np.round(occ_ref, 12)  # group membership: one key per reference orbital
+    values = np.unique(keys)
     filled = values[np.abs(values) > OCC_TOL]
     # Weight of each group on each new orbital
-    w_empty = weight[np.abs(occ_ref) <= OCC_TOL].sum(axis=0) if empty.size else np.zeros(nmo)
+    w_empty = weight[np.abs(keys) <= OCC_TOL].sum(axis=0)
     rows, row_vals = [], []
     for v in filled:
-        members = np.abs(occ_ref - v) <= 1e-12
+        members = keys == v
         w = weight[members].sum(axis=0) - w_empty  # relative to the empty group
         for _ in range(int(members.sum())):
             rows.append(w)
-            row_vals.append(v)
+            row_vals.append(occ_ref[members][0])  # the value as given, not its rounded key
     occ = np.zeros(nmo)
     if not rows:
         return occ

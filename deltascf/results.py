@@ -70,7 +70,7 @@ class Method:
         return dataclasses.asdict(self)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ScfResult:
     """One self-consistent state (ground, ΔSCF or fractional).
 

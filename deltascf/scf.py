@@ -18,7 +18,8 @@ from . import __version__
 from .occupations import Occupation, ResolvedOccupation, make_overlap, make_tracked_occ
 from .results import Method, ScfResult
 
-__all__ = ["run_state", "purify_singlet", "make_orbital_grad", "make_spin_square", "make_dm_similarity"]
+__all__ = ["run_state", "run_state_method", "purify_singlet", "make_orbital_grad", "make_spin_square",
+           "make_dm_similarity", "make_target_check"]
 
 #: a target counts as lost when its occupied space overlaps the result by less than this
 LOST_OVERLAP = 0.5
@@ -84,6 +85,36 @@ def _aufbau_like(target: np.ndarray) -> np.ndarray:
         if k < row_out.size:
             row_out[k] = n - k * full
     return out
+
+
+def make_target_check(dm: np.ndarray, c_ref: np.ndarray, target: np.ndarray, s1e: np.ndarray):
+    """Per-spin overlap with the target and the collapse flag; theory §1.3.
+
+    Parameters
+    ----------
+    dm : ndarray, shape (2, nao, nao)
+        Final per-spin density.
+    c_ref, target : ndarray
+        Reference (ground-state) orbitals and the target occupations on them.
+
+    Returns
+    -------
+    overlap : ndarray, shape (2,)
+        ``make_dm_similarity`` of the final and target densities, per spin.
+    collapsed : bool
+        True when some spin overlaps the target less than ``LOST_OVERLAP``,
+        or, for a non-aufbau target, lies closer to the aufbau density with
+        the same electron counts than to the target (variational collapse).
+    """
+    dm_target = _spin_dms(c_ref, target)
+    overlap = np.array([make_dm_similarity(dm[s], dm_target[s], s1e) for s in range(2)])
+    collapsed = bool(overlap.min() < LOST_OVERLAP)
+    aufbau = _aufbau_like(target)
+    if not np.allclose(aufbau, target, atol=1e-10, rtol=0):
+        dm_aufbau = _spin_dms(c_ref, aufbau)
+        to_aufbau = np.array([make_dm_similarity(dm[s], dm_aufbau[s], s1e) for s in range(2)])
+        collapsed = collapsed or bool(np.any(to_aufbau > overlap + 1e-8))
+    return overlap, collapsed
 
 
 def purify_singlet(mixed, triplet) -> float:
@@ -160,7 +191,9 @@ def _make_mf(mol, method: Method, verbose: int = 0):
     """A fresh PySCF mean-field object for ``method`` (no SCF run)."""
     restricted = method.restricted
     if method.is_hf:
-        mf = scf.RHF(mol) if restricted else scf.UHF(mol)
+        # the classes themselves: scf.UHF(mol) swaps in HF1e for one electron,
+        # whose shortcut ignores fractional occupations
+        mf = scf.hf.RHF(mol) if restricted else scf.uhf.UHF(mol)
     else:
         mf = dft.RKS(mol) if restricted else dft.UKS(mol)
         mf.xc = method.xc
@@ -198,14 +231,7 @@ def _finish(mf, method: Method, occupation: Occupation, resolved: ResolvedOccupa
     s1e = mf.s1e_ref
     dm = _spin_dms(mo_coeff, mo_occ)
     target = np.asarray(resolved.mo_occ)
-    dm_target = _spin_dms(c_ref, target)
-    overlap = np.array([make_dm_similarity(dm[s], dm_target[s], s1e) for s in range(2)])
-    collapsed = bool(overlap.min() < LOST_OVERLAP)
-    aufbau = _aufbau_like(target)
-    if not np.allclose(aufbau, target, atol=1e-10, rtol=0):
-        dm_aufbau = _spin_dms(c_ref, aufbau)
-        to_aufbau = np.array([make_dm_similarity(dm[s], dm_aufbau[s], s1e) for s in range(2)])
-        collapsed = collapsed or bool(np.any(to_aufbau > overlap + 1e-8))
+    overlap, collapsed = make_target_check(dm, c_ref, target, s1e)
     fock = mf.get_fock(dm=mf.make_rdm1(mo_coeff, mo_occ))
     grad = mf.get_grad(mo_coeff, mo_occ, fock)
     if mo_occ.ndim == 2:

@@ -1,0 +1,4 @@
+"""``python -m deltascf`` = the ``deltascf`` command."""
+from .cli import console
+
+console()

@@ -1,0 +1,149 @@
+"""`deltascf run` by subprocess: good runs, CLI = API, and every bad input of issue §5."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from numpy.testing import assert_allclose
+from pyscf.data.nist import HARTREE2EV
+from tolerances import E_ATOL
+
+from deltascf import run_state
+
+ROOT = Path(__file__).resolve().parents[2]
+WATER_XYZ = ROOT / "examples" / "water.xyz"
+WATER_ATOM = "O 0 0 0; H 0 -0.757 0.587; H 0 0.757 0.587"
+
+
+def deltascf(*args, cwd=None):
+    """Run the CLI in a fresh interpreter; returns the CompletedProcess."""
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    return subprocess.run([sys.executable, "-m", "deltascf", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def water_json():
+    p = deltascf("run", WATER_XYZ, "--basis", "6-31g", "--xc", "b3lyp", "--state", "a:HOMO->LUMO",
+                 "--state", "b:HOMO->a:LUMO", "--conv-tol", "1e-10", "--json", "-")
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def test_run_json_schema(water_json):
+    states = water_json["states"]
+    assert [s["label"] for s in states] == ["ground", "state1", "state2"]
+    for s in states:
+        assert {"label", "spec", "e_tot", "excitation_energy_ev", "converged", "collapsed", "nelec", "s2",
+                "mo_energy", "mo_occ"} <= set(s)
+        assert s["converged"] and not s["collapsed"]
+        assert len(s["mo_energy"]) == 2 and len(s["mo_occ"]) == 2  # per spin
+    assert states[0]["excitation_energy_ev"] == 0.0
+    x = states[1]
+    assert x["resolved"] == "a:4->5" and x["mo_occ"][0][4] == 0 and x["mo_occ"][0][5] == 1
+    assert_allclose(x["excitation_energy_ev"], (x["e_tot"] - states[0]["e_tot"]) * HARTREE2EV, rtol=0, atol=1e-12)
+    assert states[2]["nelec"] == [6.0, 4.0]
+    assert water_json["units"]["e_tot"] == "hartree"
+
+
+def test_cli_equals_api(water_json, water_631g):
+    r = run_state(water_631g, "b3lyp", "a:HOMO->LUMO", conv_tol=1e-10)
+    assert_allclose(water_json["states"][1]["e_tot"], r.e_tot, rtol=0, atol=E_ATOL)
+
+
+def test_run_table_and_json_file(tmp_path):
+    out = tmp_path / "water.json"
+    p = deltascf("run", "--atom", WATER_ATOM, "--basis", "sto-3g", "--xc", "hf", "--reference", "rhf",
+                 "--state", "HOMO->LUMO", "--json", out)
+    assert p.returncode == 0, p.stderr
+    assert "ground" in p.stdout and "state1" in p.stdout and "dE / eV" in p.stdout
+    data = json.loads(out.read_text())
+    assert len(data["states"][1]["mo_occ"]) == 1  # restricted: one list
+    assert data["states"][1]["mo_occ"][0][5] == 2.0
+    assert [f.name for f in tmp_path.iterdir()] == ["water.json"]  # no temporary left behind
+
+
+def test_not_converged_exit_3(tmp_path):
+    p = deltascf("run", "--atom", WATER_ATOM, "--basis", "6-31g", "--xc", "b3lyp", "--state", "a:HOMO->LUMO",
+                 "--max-cycle", "2", "--json", "-")
+    assert p.returncode == 3
+    data = json.loads(p.stdout)
+    assert not data["states"][1]["converged"]
+    assert "did not converge" in p.stderr and "Traceback" not in p.stderr
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+BASE = ["--basis", "6-31g", "--xc", "b3lyp"]
+
+
+def _bad_inputs(tmp_path):
+    """(case name, argv, fragment expected in the message)."""
+    wrong_count = _write(tmp_path, "count.xyz", "4\nc\nO 0 0 0\nH 0 0 1\nH 0 1 0\n")
+    non_numeric = _write(tmp_path, "nonnum.xyz", "1\nc\nO 0 zero 0\n")
+    non_finite = _write(tmp_path, "nan.xyz", "1\nc\nO 0 nan 0\n")
+    unknown_el = _write(tmp_path, "elem.xyz", "1\nc\nQq 0 0 0\n")
+    no_count = _write(tmp_path, "nocount.xyz", "O 0 0 0\n")
+    binary = tmp_path / "binary.xyz"
+    binary.write_bytes(b"\xff\xfe\x00\x81garbage")
+    water = ["--atom", WATER_ATOM]
+    return [
+        ("missing file", [tmp_path / "nope.xyz", *BASE], "no such file"),
+        ("unreadable file (directory)", [tmp_path, *BASE], "cannot read"),
+        ("unreadable file (binary)", [binary, *BASE], "cannot read"),
+        ("wrong atom count", [wrong_count, *BASE], "announces 4 atoms"),
+        ("no atom count", [no_count, *BASE], "number of atoms"),
+        ("non-numeric coordinate", [non_numeric, *BASE], "non-numeric"),
+        ("non-finite coordinate", [non_finite, *BASE], "non-finite"),
+        ("unknown element", [unknown_el, *BASE], "unknown element"),
+        ("coincident atoms", ["--atom", "H 0 0 0; H 0 0 0", *BASE], "apart"),
+        ("no molecule", [*BASE], "exactly one molecule"),
+        ("basis missing for element", ["--atom", "U 0 0 0", "--basis", "6-31g", "--xc", "b3lyp"], "basis"),
+        ("unknown basis", [*water, "--basis", "no-such-basis", "--xc", "b3lyp"], "basis"),
+        ("unknown xc", [*water, "--basis", "6-31g", "--xc", "b3lpy"], "unknown xc"),
+        ("impossible spin", [*water, *BASE, "--spin", "1"], "spin"),
+        ("impossible charge", [*water, *BASE, "--charge", "11"], "electrons"),
+        ("restricted open shell", [*water, *BASE, "--spin", "2", "--reference", "rks"], "spin 0"),
+        ("unknown auxbasis", [*water, *BASE, "--density-fit", "no-such-fit"], "auxiliary basis"),
+        ("spec syntax", [*water, *BASE, "--state", "a:HOMO=>LUMO"], "position"),
+        ("spec empty item", [*water, *BASE, "--state", "a:HOMO->LUMO,"], "position"),
+        ("spin missing", [*water, *BASE, "--state", "HOMO->LUMO"], "name the spin"),
+        ("label out of range low", [*water, *BASE, "--state", "a:HOMO-40->LUMO"], "does not exist"),
+        ("label out of range high", [*water, *BASE, "--state", "a:HOMO->LUMO+500"], "does not exist"),
+        ("move from empty", [*water, *BASE, "--state", "a:LUMO->LUMO+1"], "out of orbital"),
+        ("move into full", [*water, *BASE, "--state", "a:HOMO->HOMO-1"], "into orbital"),
+        ("occupation above 1", [*water, *BASE, "--state", "a:LUMO=1.5"], "outside [0, 1]"),
+        ("occupation below 0", [*water, *BASE, "--state", "a:HOMO=-0.2"], "outside [0, 1]"),
+        ("restricted occupation above 2", [*water, *BASE, "--reference", "rks", "--state", "LUMO=2.5"],
+         "outside [0, 2]"),
+        ("bad flag value", [*water, *BASE, "--conv-tol", "abc"], "invalid float"),
+        ("negative conv-tol", [*water, *BASE, "--conv-tol", "-1"], "conv_tol"),
+        ("bad grid level", [*water, *BASE, "--grid-level", "42"], "grid_level"),
+        ("json into missing directory", [*water, *BASE, "--json", tmp_path / "no" / "x.json"], "does not exist"),
+    ]
+
+
+def test_bad_inputs_one_line_exit_2(tmp_path):
+    failures = []
+    for name, argv, fragment in _bad_inputs(tmp_path):
+        p = deltascf("run", *argv)
+        lines = p.stderr.strip().splitlines()
+        ok = (p.returncode == 2 and len(lines) == 1 and lines[0].startswith("deltascf: error:")
+              and fragment in lines[0] and "Traceback" not in p.stderr and not p.stdout)
+        if not ok:
+            failures.append(f"{name}: rc={p.returncode} stderr={p.stderr!r}")
+    assert not failures, "\n".join(failures)
+    assert not (tmp_path / "no").exists()
+
+
+def test_no_command_and_version():
+    p = deltascf()
+    assert p.returncode == 2 and p.stderr.startswith("deltascf: error:")
+    p = deltascf("--version")
+    assert p.returncode == 0 and p.stdout.strip()
