@@ -27,26 +27,44 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(message)
 
 
+def _add_common(p: argparse.ArgumentParser) -> None:
+    """Molecule, method and output flags shared by run, scan and chempot."""
+    p.add_argument("molecule", nargs="?", help="XYZ file (Angstrom)")
+    p.add_argument("--atom", help='PySCF atom string, e.g. "O 0 0 0; H 0 -0.757 0.587; H 0 0.757 0.587" (Angstrom)')
+    p.add_argument("--basis", required=True)
+    p.add_argument("--xc", required=True, help='PySCF xc string, or "hf"')
+    p.add_argument("--charge", type=int, default=0)
+    p.add_argument("--spin", type=int, default=0, help="2S = N_alpha - N_beta")
+    p.add_argument("--reference", default="uks", choices=["uks", "rks", "uhf", "rhf"])
+    p.add_argument("--tracking", default="imom", choices=["imom", "mom"])
+    p.add_argument("--density-fit", metavar="AUXBASIS", help="density fitting with this auxiliary basis")
+    p.add_argument("--grid-level", type=int, help="PySCF grid level 0-9 (default 3)")
+    p.add_argument("--conv-tol", type=float, default=1e-9, help="energy convergence (Hartree)")
+    p.add_argument("--max-cycle", type=int, default=100)
+    p.add_argument("--json", metavar="PATH", help="write JSON to PATH, or - for stdout")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="deltascf", description="ΔSCF excited states on PySCF.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     run = sub.add_parser("run", help="converge the ground state and ΔSCF states")
-    run.add_argument("molecule", nargs="?", help="XYZ file (Angstrom)")
-    run.add_argument("--atom", help='PySCF atom string, e.g. "O 0 0 0; H 0 -0.757 0.587; H 0 0.757 0.587" (Angstrom)')
-    run.add_argument("--basis", required=True)
-    run.add_argument("--xc", required=True, help='PySCF xc string, or "hf"')
-    run.add_argument("--charge", type=int, default=0)
-    run.add_argument("--spin", type=int, default=0, help="2S = N_alpha - N_beta")
-    run.add_argument("--reference", default="uks", choices=["uks", "rks", "uhf", "rhf"])
+    _add_common(run)
     run.add_argument("--state", action="append", default=[], metavar="SPEC",
                      help='occupation spec, e.g. "a:HOMO->LUMO" (repeatable; the ground state is always run)')
-    run.add_argument("--tracking", default="imom", choices=["imom", "mom"])
-    run.add_argument("--density-fit", metavar="AUXBASIS", help="density fitting with this auxiliary basis")
-    run.add_argument("--grid-level", type=int, help="PySCF grid level 0-9 (default 3)")
-    run.add_argument("--conv-tol", type=float, default=1e-9, help="energy convergence (Hartree)")
-    run.add_argument("--max-cycle", type=int, default=100)
-    run.add_argument("--json", metavar="PATH", help="write JSON to PATH, or - for stdout")
+    scan = sub.add_parser("scan", help="E(N +/- delta) along one channel of a state")
+    _add_common(scan)
+    scan.add_argument("--state", default="ground", metavar="SPEC", help="state I (default ground)")
+    scan.add_argument("--channel", required=True, help="add:<spin>:<orbital> or remove:<spin>:<orbital>")
+    grid = scan.add_mutually_exclusive_group()
+    grid.add_argument("--points", type=int, default=11, help="evenly spaced delta points in [0, 1] (default 11)")
+    grid.add_argument("--deltas", help="explicit sorted delta values, comma separated, e.g. 0,0.25,0.5,0.75,1")
+    scan.add_argument("--mode", default="scf", choices=["scf", "ensemble"])
+    chem = sub.add_parser("chempot", help="chemical potentials against orbital energies (theorem table)")
+    _add_common(chem)
+    chem.add_argument("--state", default="ground", metavar="SPEC", help="state I (default ground)")
+    chem.add_argument("--channels", default="frontier",
+                      help="frontier, valence, or a comma-separated list such as remove:a:HOMO,add:b:LUMO+1")
     return parser
 
 
@@ -196,13 +214,10 @@ def _molecule_from_args(args):
     return build_mol(atoms, args.basis, args.charge, args.spin)
 
 
-def _cmd_run(args) -> int:
-    from .occupations import Occupation, SpecError
-    from .report import format_states, make_states_summary
+def _setup(args):
+    """Molecule and Method from the common flags, validated (design §9)."""
     from .results import Method
-    from .scf import run_state_method
 
-    # validate everything before the first SCF (design §9)
     mol = _molecule_from_args(args)
     check_xc(args.xc)
     try:
@@ -215,15 +230,50 @@ def _cmd_run(args) -> int:
         raise InputError(f"reference {method.reference} needs spin 0 (got {mol.spin}); use uks or uhf")
     if args.density_fit:
         check_auxbasis(mol, args.density_fit)
-    occupations = []
-    for spec in args.state:
-        try:
-            occ = Occupation.parse(spec)
-            occ.resolve(mol.nelec, mol.nao_nr(), method.restricted)
-        except SpecError as exc:
-            raise InputError(f"--state {spec!r}: {exc}") from None
-        occupations.append(occ)
     _check_output(args.json)
+    return mol, method
+
+
+def _occupation(spec: str, mol, method):
+    """Parsed Occupation and its target occupations on the aufbau orbitals."""
+    from .occupations import Occupation, SpecError
+
+    try:
+        occ = Occupation.parse(spec)
+        return occ, occ.resolve(mol.nelec, mol.nao_nr(), method.restricted).mo_occ
+    except SpecError as exc:
+        raise InputError(f"--state {spec!r}: {exc}") from None
+
+
+def _need_unrestricted(method, what: str) -> None:
+    if method.restricted:
+        raise InputError(f"{what} needs an unrestricted reference (uks or uhf), not {method.reference}: "
+                         "a fractional or added electron lives in one spin orbital")
+
+
+def _warn(label: str, converged: bool, collapsed: bool) -> bool:
+    """Warn on stderr; True when not converged (exit code 3)."""
+    if not converged:
+        print(f"deltascf: warning: {label} did not converge", file=sys.stderr)
+    if collapsed:
+        print(f"deltascf: warning: {label} lost its target configuration", file=sys.stderr)
+    return not converged
+
+
+def _emit(args, summary: dict, text: str) -> None:
+    if args.json:
+        _write_json(args.json, summary)
+    if args.json != "-":
+        print(text)
+
+
+def _cmd_run(args) -> int:
+    from .occupations import Occupation
+    from .report import format_states, make_states_summary
+    from .scf import run_state_method
+
+    mol, method = _setup(args)
+    occupations = [_occupation(spec, mol, method)[0] for spec in args.state]
 
     ground = run_state_method(mol, method, Occupation())
     labels, results = ["ground"], [ground]
@@ -231,19 +281,78 @@ def _cmd_run(args) -> int:
         labels.append(f"state{k + 1}")
         results.append(run_state_method(mol, method, occ, ground=ground))
 
-    if args.json:
-        _write_json(args.json, make_states_summary(labels, results, ground))
-    if args.json != "-":
-        print(format_states(labels, results, ground))
-    code = EXIT_OK
-    for label, r in zip(labels, results):
-        if not r.converged:
-            print(f"deltascf: warning: {label} ({r.spec}) did not converge in {r.cycles} cycles", file=sys.stderr)
-            code = EXIT_NOT_CONVERGED
-        if r.collapsed:
-            print(f"deltascf: warning: {label} ({r.spec}) lost its target configuration "
-                  f"(overlap {r.target_overlap.min():.3f})", file=sys.stderr)
-    return code
+    _emit(args, make_states_summary(labels, results, ground), format_states(labels, results, ground))
+    failed = [_warn(f"{label} ({r.spec})", r.converged, r.collapsed) for label, r in zip(labels, results)]
+    return EXIT_NOT_CONVERGED if any(failed) else EXIT_OK
+
+
+def _parse_deltas(text: str):
+    from .fractional import make_deltas
+
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+        return make_deltas(values)
+    except ValueError as exc:
+        raise InputError(f"--deltas {text!r}: {exc}") from None
+
+
+def _cmd_scan(args) -> int:
+    from .fractional import make_deltas, scan_charge
+    from .occupations import Channel, SpecError
+    from .report import format_scan, make_scan_summary
+
+    mol, method = _setup(args)
+    _need_unrestricted(method, "a charge scan")
+    occ, target = _occupation(args.state, mol, method)
+    try:
+        channel = Channel.parse(args.channel)
+        channel.resolve(target)
+    except SpecError as exc:
+        raise InputError(f"--channel {args.channel!r}: {exc}") from None
+    if args.deltas is not None:
+        deltas = _parse_deltas(args.deltas)
+    else:
+        try:
+            deltas = make_deltas(None, args.points)
+        except ValueError as exc:
+            raise InputError(f"--points: {exc}") from None
+
+    scan = scan_charge(mol, method.xc, occ, channel, deltas=deltas, mode=args.mode, reference=method.reference,
+                       tracking=method.tracking, density_fit=method.density_fit, grid_level=method.grid_level,
+                       conv_tol=method.conv_tol, max_cycle=method.max_cycle)
+    _emit(args, make_scan_summary(scan), format_scan(scan))
+    failed = [_warn(f"point delta = {d:g}", c, x) for d, c, x in zip(scan.delta, scan.converged, scan.collapsed)]
+    return EXIT_NOT_CONVERGED if any(failed) else EXIT_OK
+
+
+def _cmd_chempot(args) -> int:
+    from .chempot import chemical_potentials, make_channels
+    from .occupations import SpecError
+    from .report import format_theorem, make_theorem_summary
+
+    mol, method = _setup(args)
+    _need_unrestricted(method, "a chemical potential")
+    occ, target = _occupation(args.state, mol, method)
+    try:
+        from pyscf.data.elements import chemcore
+
+        channels = make_channels(target, args.channels, chemcore(mol))
+        if not channels:
+            raise SpecError("no channels")
+        for ch in channels:
+            ch.resolve(target)
+    except SpecError as exc:
+        raise InputError(f"--channels {args.channels!r}: {exc}") from None
+
+    table = chemical_potentials(mol, method.xc, occ, args.channels, reference=method.reference,
+                                tracking=method.tracking, density_fit=method.density_fit,
+                                grid_level=method.grid_level, conv_tol=method.conv_tol, max_cycle=method.max_cycle)
+    _emit(args, make_theorem_summary(table), format_theorem(table))
+    failed = [_warn(f"channel {r.channel}", r.converged, r.collapsed) for r in table.rows]
+    return EXIT_NOT_CONVERGED if any(failed) else EXIT_OK
+
+
+COMMANDS = {"run": _cmd_run, "scan": _cmd_scan, "chempot": _cmd_chempot}
 
 
 def main(argv=None) -> int:
@@ -256,8 +365,8 @@ def main(argv=None) -> int:
             print(__version__)
             return EXIT_OK
         if args.command is None:
-            raise InputError("choose a command: run")
-        return _cmd_run(args)
+            raise InputError("choose a command: " + ", ".join(COMMANDS))
+        return COMMANDS[args.command](args)
     except InputError as exc:
         print(f"deltascf: error: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -35,6 +35,7 @@ __all__ = [
     "parse_label",
     "make_tracked_occ",
     "make_overlap",
+    "Channel",
 ]
 
 #: tolerance on sums and bounds of occupations
@@ -415,3 +416,82 @@ def make_tracked_occ(ovlp: np.ndarray, occ_ref: np.ndarray) -> np.ndarray:
     r, c = linear_sum_assignment(cost, maximize=True)
     occ[c] = np.asarray(row_vals)[r]
     return occ
+
+
+# -- channels (theory §2.1) ---------------------------------------------------------
+CHANNEL_KINDS = ("add", "remove")
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """Add an electron to, or remove one from, one spin orbital of a state.
+
+    Written ``add:<spin>:<orbital>`` or ``remove:<spin>:<orbital>``.  The
+    orbital label resolves against the state it acts on (:meth:`resolve`).
+    """
+
+    kind: str
+    spin: str
+    label: Label
+
+    @classmethod
+    def parse(cls, text: str) -> "Channel":
+        if isinstance(text, Channel):
+            return text
+        if not isinstance(text, str):
+            raise SpecError(f"channel must be a string, got {type(text).__name__}")
+        kind, sep, rest = text.strip().partition(":")
+        if not sep or kind.lower() not in CHANNEL_KINDS:
+            raise SpecError(f"channel {text!r}: expected add:<spin>:<orbital> or remove:<spin>:<orbital>")
+        try:
+            spin, label = parse_label(rest.strip())
+        except SpecError as exc:
+            raise SpecError(f"channel {text!r}: {exc}") from None
+        if spin is None:
+            raise SpecError(f"channel {text!r}: name the spin (add:a:LUMO, remove:b:HOMO)")
+        return cls(kind.lower(), spin, label)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.spin}:{self.label}"
+
+    @property
+    def spin_index(self) -> int:
+        return 0 if self.spin == "a" else 1
+
+    def resolve(self, mo_occ: np.ndarray) -> int:
+        """0-based orbital index of this channel in a state with ``mo_occ`` (2, nmo).
+
+        Labels resolve against the state's own occupations, in its energy
+        order: ``HOMO-k`` is the k-th occupied orbital below the highest
+        occupied one of that spin, and ``LUMO+k`` the k-th empty orbital above
+        the lowest empty one.  The labels so keep their meaning for non-aufbau
+        states whatever the orbital order: for ``a:HOMO->LUMO``,
+        ``add:a:LUMO`` refills the hole when the hole is the lowest empty α
+        orbital.  Plain indices address orbitals directly.  An addition needs
+        an empty orbital, a removal a singly occupied one.
+        """
+        mo_occ = np.asarray(mo_occ)
+        if mo_occ.ndim != 2:
+            raise SpecError("a fractional electron needs an unrestricted reference (uks or uhf); "
+                            "channels act on one spin orbital")
+        occ = mo_occ[self.spin_index]
+        base, offset = self.label.base, self.label.offset
+        if (base == "HOMO" and offset > 0) or (base == "LUMO" and offset < 0):
+            raise SpecError(f"channel {self}: use HOMO-k for occupied and LUMO+k for empty orbitals")
+        if base == "HOMO":
+            pool = np.flatnonzero(occ > OCC_TOL)
+            idx = pool.size - 1 + offset
+        elif base == "LUMO":
+            pool, idx = np.flatnonzero(occ <= OCC_TOL), offset
+        else:
+            pool, idx = np.arange(occ.size), offset
+        if not 0 <= idx < pool.size:
+            raise SpecError(f"channel {self}: no such orbital in this state (nmo = {occ.size})")
+        p = int(pool[idx])
+        if self.kind == "add" and occ[p] > OCC_TOL:
+            raise SpecError(f"channel {self}: orbital {self.spin}:{p} holds {occ[p]:g} electrons; "
+                            "an addition needs an empty orbital")
+        if self.kind == "remove" and abs(occ[p] - 1.0) > OCC_TOL:
+            raise SpecError(f"channel {self}: orbital {self.spin}:{p} holds {occ[p]:g} electrons; "
+                            "a removal needs a singly occupied spin orbital")
+        return p

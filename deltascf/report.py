@@ -58,3 +58,93 @@ def format_states(labels, results, ground: ScfResult) -> str:
     lines.append(f"xc = {m.xc}, reference = {m.reference}, tracking = {m.tracking}, "
                  f"density fit = {m.density_fit or 'none'}; 1 Eh = {HARTREE2EV:.8f} eV")
     return "\n".join(lines)
+
+
+def _nan_to_none(x):
+    x = float(x)
+    return None if x != x else x
+
+
+def make_scan_summary(scan) -> dict:
+    """The ``deltascf scan --json`` object (Hartree)."""
+    points = [{"delta": float(d), "n_electrons": float(n), "e_tot": float(e), "eps": float(eps),
+               "e_dev": float(dev), "converged": bool(c), "collapsed": bool(x), "n_fock": int(nf),
+               "orbital": int(o)}
+              for d, n, e, eps, dev, c, x, nf, o in zip(scan.delta, scan.n_electrons, scan.e_tot, scan.eps,
+                                                         scan.e_dev, scan.converged, scan.collapsed, scan.n_fock,
+                                                         scan.orbitals)]
+    return {
+        "state": scan.state,
+        "channel": scan.channel,
+        "orbital": {"spin": "ab"[scan.spin], "index": scan.orbital},
+        "mode": scan.mode,
+        "points": points,
+        "linearity": {"max_abs_deviation": scan.max_abs_deviation, "deviation_half": scan.deviation_half,
+                      "curvature": scan.curvature_fit, "curvature_janak": scan.curvature_janak,
+                      "curvature_half": scan.curvature_half},
+        "chemical_potential": {"slope": scan.slope, "eps_low": scan.eps_low, "eps_high": scan.eps_high,
+                               "janak_residual": _nan_to_none(scan.janak_residual)},
+        "method": scan.method.to_dict(),
+        "units": {"energies": "hartree", "hartree_to_ev": HARTREE2EV},
+    }
+
+
+def format_scan(scan) -> str:
+    """Points of a charge scan and the derived numbers in eV."""
+    ev = HARTREE2EV
+    head = f"{'delta':>6} {'N':>8} {'E / Eh':>18} {'D / eV':>10} {'eps / eV':>10} {'conv':>5} {'Fock':>5}"
+    lines = [f"state {scan.state}, channel {scan.channel} (orbital {'ab'[scan.spin]}:{scan.orbital}), "
+             f"mode {scan.mode}", head, "-" * len(head)]
+    for d, n, e, dev, eps, c, x, nf in zip(scan.delta, scan.n_electrons, scan.e_tot, scan.e_dev, scan.eps,
+                                           scan.converged, scan.collapsed, scan.n_fock):
+        flag = ("yes" if c else "NO") + ("!" if x else "")
+        lines.append(f"{d:>6.3f} {n:>8.3f} {e:>18.10f} {dev * ev:>10.5f} {eps * ev:>10.4f} {flag:>5} {nf:>5d}")
+    shape = "convex: delocalization error" if scan.deviation_half < 0 else "concave: localization error"
+    lines += [
+        f"D(1/2) = {scan.deviation_half * ev:.5f} eV ({shape}); max |D| = {scan.max_abs_deviation * ev:.5f} eV",
+        f"curvature: fit {scan.curvature_fit * ev:.4f} eV, Janak eps(1)-eps(0) {scan.curvature_janak * ev:.4f} eV, "
+        f"-8 D(1/2) {scan.curvature_half * ev:.4f} eV",
+        f"slope E(1)-E(0) = {scan.slope * ev:.4f} eV; eps(0) = {scan.eps_low * ev:.4f} eV, "
+        f"eps(1) = {scan.eps_high * ev:.4f} eV",
+    ]
+    if scan.janak_residual == scan.janak_residual:
+        lines.append(f"Janak residual max |dE/d delta - eps| = {scan.janak_residual:.2e} Eh")
+    if scan.collapsed.any():
+        lines.append("! = the point lost its target configuration")
+    return "\n".join(lines)
+
+
+def make_theorem_summary(table) -> dict:
+    """The ``deltascf chempot --json`` object: Hartree, plus eV for ΔSCF and errors."""
+    rows = [{"channel": r.channel, "kind": r.kind, "spin": "ab"[r.spin], "orbital": r.orbital, "label": r.label,
+             "eps": r.eps, "eps_neighbour": r.eps_neighbour, "mu": r.mu, "delta_scf": r.delta_scf,
+             "delta_scf_ev": r.delta_scf * HARTREE2EV, "error_ev": r.error * HARTREE2EV,
+             "error_neighbour_ev": r.error_neighbour * HARTREE2EV, "e_neighbour": r.e_neighbour,
+             "converged": r.converged, "collapsed": r.collapsed}
+            for r in table.rows]
+    return {"state": table.state, "resolved": table.resolved, "e_tot": table.e_tot, "rows": rows,
+            "method": table.method.to_dict(),
+            "units": {"eps": "hartree", "mu": "hartree", "delta_scf": "hartree", "delta_scf_ev": "eV",
+                      "error_ev": "eV", "hartree_to_ev": HARTREE2EV}}
+
+
+def format_theorem(table) -> str:
+    """The theorem table in eV: ε of I (T1/T3) and of the neighbour (T2/T4) against μ."""
+    ev = HARTREE2EV
+    head = (f"{'channel':<12} {'orbital':<9} {'eps(I)':>9} {'eps(nb)':>9} {'mu':>9} {'IP/EA':>9} "
+            f"{'eps-mu':>8} {'nb-mu':>8} {'conv':>5}")
+    lines = [f"state {table.state} ({table.resolved}), E = {table.e_tot:.10f} Eh; energies in eV", head,
+             "-" * len(head)]
+    for r in table.rows:
+        kind = "IP" if r.kind == "remove" else "EA"
+        flag = ("yes" if r.converged else "NO") + ("!" if r.collapsed else "")
+        lines.append(f"{r.channel:<12} {'ab'[r.spin] + ':' + r.label:<9} {r.eps * ev:>9.3f} "
+                     f"{r.eps_neighbour * ev:>9.3f} {r.mu * ev:>9.3f} {r.delta_scf * ev:>7.3f}{kind} "
+                     f"{r.error * ev:>8.3f} {r.error_neighbour * ev:>8.3f} {flag:>5}")
+    lines.append("mu = slope of E between I and its N-1 (remove) or N+1 (add) neighbour; IP = -mu(remove), "
+                 "EA = -mu(add).")
+    lines.append("A convex (delocalizing) functional puts occupied eps above mu (eps-mu > 0 on removals) and "
+                 "empty eps below mu (eps-mu < 0 on additions).")
+    if any(r.collapsed for r in table.rows):
+        lines.append("! = the state or its neighbour lost its target configuration")
+    return "\n".join(lines)

@@ -19,7 +19,7 @@ from .occupations import Occupation, ResolvedOccupation, make_overlap, make_trac
 from .results import Method, ScfResult
 
 __all__ = ["run_state", "run_state_method", "purify_singlet", "make_orbital_grad", "make_spin_square",
-           "make_dm_similarity", "make_target_check"]
+           "make_dm_similarity", "make_target_check", "make_ensemble_energies"]
 
 #: a target counts as lost when its occupied space overlaps the result by less than this
 LOST_OVERLAP = 0.5
@@ -36,6 +36,27 @@ def make_orbital_grad(mo_coeff: np.ndarray, mo_occ: np.ndarray, fock_ao: np.ndar
     f_mo = mo_coeff.conj().T @ fock_ao @ mo_coeff
     g = (mo_occ[:, None] - mo_occ[None, :]) * f_mo
     return g[np.triu_indices(len(mo_occ), 1)]
+
+
+def make_canonical_orbitals(fock: np.ndarray, mo_coeff: np.ndarray, mo_occ: np.ndarray):
+    """Diagonalize F within each group of equal occupation, one spin.
+
+    Rotations inside a group leave the density unchanged, so the state stays
+    exactly the converged one while its orbital energies become eigenvalues of
+    F[D] restricted to the group (off-group elements are the gradient (1.3)).
+    Returns (mo_energy, mo_coeff, mo_occ) sorted by orbital energy.
+    """
+    f_mo = mo_coeff.conj().T @ fock @ mo_coeff
+    mo_energy = np.empty(len(mo_occ))
+    c_new = np.array(mo_coeff, copy=True)
+    keys = np.round(mo_occ, 12)
+    for v in np.unique(keys):
+        idx = np.flatnonzero(keys == v)
+        w, u = np.linalg.eigh(f_mo[np.ix_(idx, idx)])
+        mo_energy[idx] = w
+        c_new[:, idx] = mo_coeff[:, idx] @ u
+    order = np.argsort(mo_energy, kind="stable")
+    return mo_energy[order], c_new[:, order], np.asarray(mo_occ, dtype=float)[order]
 
 
 def make_spin_square(dm: np.ndarray, s1e: np.ndarray) -> float:
@@ -135,7 +156,7 @@ class _DeltaSCF:
     """
 
     __name_mixin__ = "DeltaSCF"
-    _keys = {"c_ref", "occ_ref", "tracking", "n_fock", "s1e_ref"}
+    _keys = {"c_ref", "occ_ref", "tracking", "n_fock", "s1e_ref", "max_grad", "fock_last"}
 
     def __init__(self, mf, c_ref=None, occ_ref=None, tracking="imom"):
         self.__dict__.update(mf.__dict__)
@@ -143,7 +164,13 @@ class _DeltaSCF:
         self.occ_ref = None if occ_ref is None else np.array(occ_ref, dtype=float, copy=True)
         self.tracking = tracking
         self.n_fock = 0
+        self.max_grad = float("nan")
+        self.fock_last = None
         self.s1e_ref = mf.get_ovlp()
+        # PySCF's extra Roothaan step after convergence is unstable for
+        # non-aufbau states with near-degenerate occupied/empty pairs; the
+        # converged density is canonicalized instead (see _canonical).
+        self.conv_check = False
 
     def undo_deltascf(self):
         obj = lib.view(self, lib.drop_class(self.__class__, _DeltaSCF))
@@ -178,8 +205,13 @@ class _DeltaSCF:
             fock = self.get_hcore(self.mol) + self.get_veff(self.mol, dm1)
         mo_occ = np.asarray(mo_occ)
         if mo_occ.ndim == 1:
-            return make_orbital_grad(mo_coeff, mo_occ, fock)
-        return np.hstack([make_orbital_grad(mo_coeff[s], mo_occ[s], fock[s]) for s in range(2)])
+            g = make_orbital_grad(mo_coeff, mo_occ, fock)
+        else:
+            g = np.hstack([make_orbital_grad(mo_coeff[s], mo_occ[s], fock[s]) for s in range(2)])
+        # PySCF's kernel calls this last with the final orbitals and F[D] (no DIIS)
+        self.max_grad = float(np.max(np.abs(g))) if g.size else 0.0
+        self.fock_last = np.array(fock, copy=True)
+        return g
 
     def get_veff(self, *args, **kwargs):
         self.n_fock += 1
@@ -223,24 +255,30 @@ def _versions() -> dict:
     return {"deltascf": __version__, "pyscf": pyscf.__version__}
 
 
+def _canonical(mf):
+    """(mo_energy, mo_coeff, mo_occ) of the final density, canonical within occupation groups."""
+    mo_coeff, mo_occ, fock = np.asarray(mf.mo_coeff), np.asarray(mf.mo_occ, dtype=float), mf.fock_last
+    if mo_occ.ndim == 1:
+        return make_canonical_orbitals(fock, mo_coeff, mo_occ)
+    parts = [make_canonical_orbitals(fock[s], mo_coeff[s], mo_occ[s]) for s in range(2)]
+    return tuple(np.array([p[k] for p in parts]) for k in range(3))
+
+
 def _finish(mf, method: Method, occupation: Occupation, resolved: ResolvedOccupation,
             c_ref: np.ndarray) -> ScfResult:
     """Record a finished SCF (copies everything it keeps)."""
-    mo_coeff = np.asarray(mf.mo_coeff)
-    mo_occ = np.asarray(mf.mo_occ, dtype=float)
+    mo_energy, mo_coeff, mo_occ = _canonical(mf)
     s1e = mf.s1e_ref
     dm = _spin_dms(mo_coeff, mo_occ)
     target = np.asarray(resolved.mo_occ)
     overlap, collapsed = make_target_check(dm, c_ref, target, s1e)
-    fock = mf.get_fock(dm=mf.make_rdm1(mo_coeff, mo_occ))
-    grad = mf.get_grad(mo_coeff, mo_occ, fock)
     if mo_occ.ndim == 2:
         nelec = (mo_occ[0].sum(), mo_occ[1].sum())
     else:
         nelec = (mo_occ.sum() / 2, mo_occ.sum() / 2)
     return ScfResult(
         e_tot=mf.e_tot,
-        mo_energy=mf.mo_energy,
+        mo_energy=mo_energy,
         mo_occ=mo_occ,
         mo_coeff=mo_coeff,
         nelec=nelec,
@@ -251,7 +289,7 @@ def _finish(mf, method: Method, occupation: Occupation, resolved: ResolvedOccupa
         resolved=resolved.text,
         target_occ=target,
         target_overlap=overlap,
-        max_grad=float(np.max(np.abs(grad))) if grad.size else 0.0,
+        max_grad=mf.max_grad,
         collapsed=collapsed,
         method=method,
         n_fock=mf.n_fock,
@@ -312,8 +350,14 @@ def run_state(mol, xc: str = "b3lyp", state="ground", *, reference: str = "uks",
     return run_state_method(mol, method, occupation, ground=ground, verbose=verbose)
 
 
-def run_state_method(mol, method: Method, occupation: Occupation, *, ground=None, verbose: int = 0) -> ScfResult:
-    """``run_state`` with a ready ``Method`` and ``Occupation``."""
+def run_state_method(mol, method: Method, occupation: Occupation, *, ground=None, dm0=None,
+                     verbose: int = 0) -> ScfResult:
+    """``run_state`` with a ready ``Method`` and ``Occupation``.
+
+    ``dm0`` (2, nao, nao) replaces the default initial density (the target
+    occupations on the ground orbitals), e.g. an extrapolated one in scans;
+    the tracking reference stays the ground orbitals.
+    """
     mol = mol.copy()
     restricted = method.restricted
     if restricted and mol.spin != 0:
@@ -331,8 +375,9 @@ def run_state_method(mol, method: Method, occupation: Occupation, *, ground=None
     mf = _wrap(mf, c_ref, resolved.mo_occ, method.tracking)
     if not restricted:
         mf.nelec = resolved.nelec
-    dm0 = mf.make_rdm1(c_ref, resolved.mo_occ)
-    mf.kernel(dm0=dm0)
+    if dm0 is None:
+        dm0 = mf.make_rdm1(c_ref, resolved.mo_occ)
+    mf.kernel(dm0=np.array(dm0, copy=True))
     return _finish(mf, method, occupation, resolved, c_ref)
 
 
@@ -340,6 +385,31 @@ def _run_ground(mol, method: Method, verbose: int = 0) -> ScfResult:
     """Aufbau ground state with PySCF's own occupations and initial guess."""
     mf = _wrap(_make_mf(mol, method, verbose))
     mf.kernel()
-    c = np.asarray(mf.mo_coeff)
-    resolved = ResolvedOccupation(np.asarray(mf.mo_occ, dtype=float), _ground_nelec(np.asarray(mf.mo_occ)), "ground")
+    _, c, mo_occ = _canonical(mf)
+    resolved = ResolvedOccupation(mo_occ, _ground_nelec(mo_occ), "ground")
     return _finish(mf, method, Occupation(), resolved, c)
+
+
+def make_ensemble_energies(mol, method: Method, dm_low: np.ndarray, dm_high: np.ndarray, deltas, verbose: int = 0):
+    """E[(1 - δ) D_low + δ D_high] and its Fock matrices, without SCF; theory (2.1), route (b).
+
+    Parameters
+    ----------
+    dm_low, dm_high : ndarray, shape (2, nao, nao)
+        Per-spin densities of the lower-N and upper-N integer states.
+    deltas : sequence of float
+
+    Returns
+    -------
+    e_tot : ndarray, shape (npoint,), Hartree
+    fock : ndarray, shape (npoint, 2, nao, nao), Hartree
+    """
+    mf = _make_mf(mol, method, verbose)
+    h1e = mf.get_hcore()
+    e_tot, focks = [], []
+    for d in deltas:
+        dm = (1.0 - d) * np.asarray(dm_low) + d * np.asarray(dm_high)
+        vhf = mf.get_veff(mol, dm)
+        e_tot.append(mf.energy_tot(dm, h1e, vhf))
+        focks.append(mf.get_fock(h1e=h1e, vhf=vhf, dm=dm))
+    return np.array(e_tot), np.array(focks)

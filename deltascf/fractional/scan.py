@@ -1,0 +1,274 @@
+"""E(N ± δ) along one channel of a ground or ΔSCF state; theory §2.
+
+Two routes (theory 2.2): ``mode="scf"`` converges every δ with the channel
+orbital at occupation δ, warm-started and tracked from its converged
+neighbour; ``mode="ensemble"`` evaluates the functional on (1-δ)γ_low + δγ_high
+of the two integer end states.  The derived numbers (deviation from the
+straight line, curvatures, slope, Janak residual) come from pure functions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+
+from ..occupations import Channel, Occupation
+from ..results import Method, ScfResult, _frozen_array
+from ..scf import _spin_dms, make_ensemble_energies, run_state_method
+
+__all__ = ["ChargeScan", "scan_charge", "make_deltas", "make_line_deviation", "make_curvatures",
+           "make_fd_derivative", "make_janak_residual", "DEFAULT_POINTS"]
+
+DEFAULT_POINTS = 11
+MODES = ("scf", "ensemble")
+
+
+# -- pure analysis (theory 2.3, 2.4, 3.1) -----------------------------------------------
+def make_deltas(deltas=None, points: int = DEFAULT_POINTS) -> np.ndarray:
+    """A validated δ grid: sorted, distinct, within [0, 1], at least 2 points."""
+    if deltas is None:
+        if int(points) != points or points < 2:
+            raise ValueError(f"a scan needs at least 2 points, got {points!r}")
+        return np.linspace(0.0, 1.0, int(points))
+    d = np.asarray(deltas, dtype=float).ravel()
+    if d.size < 2:
+        raise ValueError(f"a scan needs at least 2 δ points, got {d.size}")
+    if not np.all(np.isfinite(d)) or d.min() < 0.0 or d.max() > 1.0:
+        raise ValueError("δ values must lie in [0, 1]")
+    if np.any(np.diff(d) <= 0.0):
+        raise ValueError("δ values must be sorted in increasing order without repeats")
+    return d
+
+
+def make_line_deviation(delta: np.ndarray, e_tot: np.ndarray, e0: float, e1: float) -> np.ndarray:
+    """D(δ) = E(δ) − [(1−δ) E(0) + δ E(1)]; theory (2.3)."""
+    return e_tot - ((1.0 - delta) * e0 + delta * e1)
+
+
+def make_curvatures(delta: np.ndarray, e_tot: np.ndarray, e_dev: np.ndarray, eps0: float, eps1: float) -> dict:
+    """κ_fit = 2 c₂ of a quadratic least-squares fit, κ_janak = ε(1) − ε(0), κ_half = −8 D(½); theory (2.4).
+
+    D(½) is taken from the grid when δ = ½ is a point, otherwise from a cubic
+    spline of D(δ).
+    """
+    c2 = np.polyfit(delta, e_tot, 2)[0] if delta.size >= 3 else np.nan
+    half = np.flatnonzero(np.isclose(delta, 0.5, rtol=0, atol=1e-12))
+    d_half = float(e_dev[half[0]]) if half.size else float(CubicSpline(delta, e_dev)(0.5))
+    return {"curvature_fit": 2.0 * float(c2), "curvature_janak": float(eps1 - eps0),
+            "curvature_half": -8.0 * d_half, "deviation_half": d_half}
+
+
+def make_fd_derivative(delta: np.ndarray, e_tot: np.ndarray, k: int, width: int = 5) -> float:
+    """dE/dδ at interior point k from the interpolating polynomial through the
+    ``width`` nearest grid points (centred where the grid allows): a centred
+    finite difference of order width − 1 that also works on uneven grids."""
+    n = delta.size
+    w = min(width, n)
+    lo = min(max(k - w // 2, 0), n - w)
+    x, y = delta[lo:lo + w] - delta[k], e_tot[lo:lo + w]
+    poly = np.polynomial.Polynomial.fit(x, y, w - 1)
+    return float(poly.deriv()(0.0))
+
+
+def make_janak_residual(delta: np.ndarray, e_tot: np.ndarray, eps: np.ndarray) -> float:
+    """max |dE/dδ − ε(δ)| over interior points; theory (3.1).  NaN without interior points."""
+    if delta.size < 3:
+        return float("nan")
+    return max(abs(make_fd_derivative(delta, e_tot, k) - eps[k]) for k in range(1, delta.size - 1))
+
+
+# -- the record ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True, eq=False)
+class ChargeScan:
+    """E(δ) along one channel; δ = 0 is the lower-N end, δ = 1 the upper-N end.
+
+    ``orbital`` is the channel orbital's index in state I; ``orbitals`` its
+    index at every point (tracked by overlap).  Energies in Hartree.
+    ``points`` holds the per-point records in scf mode and the two integer
+    end states (low, high) in ensemble mode.
+    """
+
+    state: str
+    channel: str
+    mode: str
+    spin: int
+    orbital: int
+    delta: np.ndarray
+    n_electrons: np.ndarray
+    e_tot: np.ndarray
+    eps: np.ndarray
+    converged: np.ndarray
+    collapsed: np.ndarray
+    target_overlap: np.ndarray
+    n_fock: np.ndarray
+    orbitals: np.ndarray
+    e_dev: np.ndarray
+    max_abs_deviation: float
+    deviation_half: float
+    curvature_fit: float
+    curvature_janak: float
+    curvature_half: float
+    slope: float
+    eps_low: float
+    eps_high: float
+    janak_residual: float
+    method: Method
+    points: tuple
+
+    def __post_init__(self):
+        for name in ("delta", "n_electrons", "e_tot", "eps", "target_overlap", "e_dev"):
+            object.__setattr__(self, name, _frozen_array(getattr(self, name)))
+        for name, dtype in (("converged", bool), ("collapsed", bool), ("n_fock", int), ("orbitals", int)):
+            arr = np.array(getattr(self, name), dtype=dtype, copy=True)
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+        object.__setattr__(self, "points", tuple(self.points))
+
+    @property
+    def all_converged(self) -> bool:
+        return bool(self.converged.all())
+
+
+# -- the scan -------------------------------------------------------------------------------
+def _channel_orbital(result: ScfResult, spin: int, c_prev: np.ndarray, s1e: np.ndarray, value: float) -> int:
+    """Index of the orbital of ``result`` that carries the channel: the one with
+    occupation ``value`` that overlaps most with the previous channel orbital."""
+    c = result.mo_coeff[spin]
+    weight = np.abs(c.T @ s1e @ c_prev) ** 2
+    candidates = np.abs(result.mo_occ[spin] - value) < 1e-10
+    weight = np.where(candidates, weight, -1.0)
+    return int(np.argmax(weight))
+
+
+def make_extrapolated_dm(history, delta: float) -> np.ndarray:
+    """Polynomial (Lagrange) extrapolation of D(δ) through the given (δ_k, D_k) pairs.
+
+    A guess density for the next scan point; it only shortens the SCF, the
+    converged point does not depend on it.
+    """
+    xs = [x for x, _ in history]
+    out = np.zeros_like(history[0][1])
+    for k, (xk, dk) in enumerate(history):
+        w = np.prod([(delta - xj) / (xk - xj) for j, xj in enumerate(xs) if j != k])
+        out += w * dk
+    return out
+
+
+def _walk_scf(mol, method, start: ScfResult, spin: int, p: int, order, s1e, verbose):
+    """Converge each δ of ``order`` (starting next to the I end), each from its neighbour."""
+    results = {}
+    prev, p_prev = start, p
+    history = []  # (δ, dm) of converged points for a linear density extrapolation
+    start_delta = start.mo_occ[spin, p]
+    history.append((start_delta, _spin_dms(start.mo_coeff, start.mo_occ)))
+    for d in order:
+        if np.isclose(d, start_delta, rtol=0, atol=1e-14):
+            results[d] = (start, p)
+            continue
+        occ = np.array(prev.mo_occ, copy=True)
+        occ[spin, p_prev] = d
+        dm0 = make_extrapolated_dm(history[-3:], d) if len(history) >= 2 else None
+        r = run_state_method(mol, method, Occupation.from_occ(occ), ground=prev, dm0=dm0, verbose=verbose)
+        p_new = _channel_orbital(r, spin, prev.mo_coeff[spin][:, p_prev], s1e, d)
+        results[d] = (r, p_new)
+        history.append((d, _spin_dms(r.mo_coeff, r.mo_occ)))
+        prev, p_prev = r, p_new
+    return results
+
+
+def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=None, points: int = DEFAULT_POINTS,
+                mode: str = "scf", reference: str = "uks", tracking: str = "imom", start: ScfResult | None = None,
+                ground=None, density_fit: str | None = None, grid_level: int | None = None,
+                conv_tol: float = 1e-9, conv_tol_grad: float | None = None, max_cycle: int = 100,
+                verbose: int = 0) -> ChargeScan:
+    """E(δ) of state I along ``channel``; theory (2.1)–(2.4).
+
+    Parameters
+    ----------
+    state : str or Occupation
+        State I (ground or ΔSCF spec).
+    channel : str or Channel
+        ``add:<spin>:<orbital>`` (I → I + e, N → N+1) or
+        ``remove:<spin>:<orbital>`` (I − e → I, N−1 → N); the orbital label
+        resolves against I (see :meth:`Channel.resolve`).
+    deltas : array_like, optional
+        Sorted δ values in [0, 1]; default ``points`` evenly spaced.  The
+        integer ends δ = 0 and 1 are always added: they define the line.
+    mode : {"scf", "ensemble"}
+    start : ScfResult, optional
+        Converged state I (computed when omitted, from ``ground`` if given).
+
+    Returns
+    -------
+    ChargeScan
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown scan mode {mode!r}; choose scf or ensemble")
+    method = Method(xc=xc, reference=reference, tracking=tracking, density_fit=density_fit, grid_level=grid_level,
+                    conv_tol=conv_tol, conv_tol_grad=conv_tol_grad, max_cycle=max_cycle)
+    occupation = Occupation.parse(state)
+    ch = Channel.parse(channel)
+    # the integer ends define the straight line, so they are always points of the scan
+    delta = np.union1d(make_deltas(deltas, points), [0.0, 1.0])
+    if method.restricted:
+        raise ValueError("a fractional electron needs an unrestricted reference (uks or uhf), "
+                         f"not {method.reference}")
+    if start is None:
+        # validate the channel on the target pattern before any SCF
+        target = occupation.resolve(mol.nelec, mol.nao_nr(), False).mo_occ
+        ch.resolve(target)
+        start = run_state_method(mol, method, occupation, ground=ground, verbose=verbose)
+    p = ch.resolve(start.mo_occ)
+    s = ch.spin_index
+    s1e = mol.intor_symmetric("int1e_ovlp")
+    if mode == "scf":
+        order = delta if ch.kind == "add" else delta[::-1]
+        walked = _walk_scf(mol, method, start, s, p, order, s1e, verbose)
+        records = [walked[d][0] for d in delta]
+        orbitals = [walked[d][1] for d in delta]
+        e_tot = np.array([r.e_tot for r in records])
+        eps = np.array([r.mo_energy[s, k] for r, k in zip(records, orbitals)])
+        converged = [r.converged for r in records]
+        collapsed = [r.collapsed for r in records]
+        overlap = [r.target_overlap.min() for r in records]
+        n_fock = [0 if r is start else r.n_fock for r in records]
+        n_el = [r.mo_occ.sum() for r in records]
+        points_kept = tuple(records)
+    else:
+        occ = np.array(start.mo_occ, copy=True)
+        occ[s, p] = 1.0 if ch.kind == "add" else 0.0
+        other = run_state_method(mol, method, Occupation.from_occ(occ), ground=start, verbose=verbose)
+        low, high = (start, other) if ch.kind == "add" else (other, start)
+        dm_low, dm_high = (_spin_dms(r.mo_coeff, r.mo_occ) for r in (low, high))
+        e_tot, focks = make_ensemble_energies(mol, method, dm_low, dm_high, delta, verbose)
+        c_p = start.mo_coeff[s][:, p]
+        eps = np.array([_ensemble_eps(f[s], s1e, c_p) for f in focks])
+        converged = [low.converged and high.converged] * delta.size
+        collapsed = [low.collapsed or high.collapsed] * delta.size
+        overlap = [min(low.target_overlap.min(), high.target_overlap.min())] * delta.size
+        n_fock = [1] * delta.size
+        n_el = (1.0 - delta) * low.mo_occ.sum() + delta * high.mo_occ.sum()
+        orbitals = [p] * delta.size
+        points_kept = (low, high)
+    e_dev = make_line_deviation(delta, e_tot, e_tot[0], e_tot[-1])
+    curv = make_curvatures(delta, e_tot, e_dev, eps[0], eps[-1])
+    return ChargeScan(
+        state=str(occupation), channel=str(ch), mode=mode, spin=s, orbital=p, delta=delta,
+        n_electrons=np.asarray(n_el, dtype=float), e_tot=e_tot, eps=eps, converged=converged, collapsed=collapsed,
+        target_overlap=overlap, n_fock=n_fock, orbitals=orbitals, e_dev=e_dev,
+        max_abs_deviation=float(np.max(np.abs(e_dev))),
+        deviation_half=curv["deviation_half"], curvature_fit=curv["curvature_fit"],
+        curvature_janak=curv["curvature_janak"], curvature_half=curv["curvature_half"],
+        slope=float(e_tot[-1] - e_tot[0]), eps_low=float(eps[0]), eps_high=float(eps[-1]),
+        janak_residual=make_janak_residual(delta, e_tot, eps) if mode == "scf" else float("nan"),
+        method=method, points=points_kept,
+    )
+
+
+def _ensemble_eps(fock: np.ndarray, s1e: np.ndarray, c_p: np.ndarray) -> float:
+    """Eigenvalue of F[D(δ)] whose eigenvector overlaps most with the channel orbital."""
+    from scipy.linalg import eigh
+
+    e, c = eigh(fock, s1e)
+    return float(e[np.argmax(np.abs(c.T @ s1e @ c_p))])

@@ -1,0 +1,147 @@
+"""Fractional-charge scans: exact laws, two routes, published references (issue: scans)."""
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from pyscf import gto
+from tolerances import E_ATOL
+
+from deltascf import run_state
+from deltascf.fractional import make_deltas, scan_charge
+from deltascf.occupations import SpecError
+
+TIGHT = dict(conv_tol=1e-11)
+#: Janak residual bound of the issue for water B3LYP/6-31G excited-state scans (Eh)
+JANAK_SCAN_ATOL = 1e-4
+#: one-electron HF linearity (cases.json frac-one-electron-hf-linear)
+LINEAR_ATOL = 1e-8
+
+
+@pytest.fixture(scope="module")
+def water_x(water_631g):
+    """The α HOMO→LUMO ΔSCF state of water, B3LYP/6-31G."""
+    return run_state(water_631g, "b3lyp", "a:HOMO->LUMO", **TIGHT)
+
+
+@pytest.fixture(scope="module")
+def scan_add(water_631g, water_x):
+    return scan_charge(water_631g, "b3lyp", "a:HOMO->LUMO", "add:a:LUMO+1", start=water_x, **TIGHT)
+
+
+@pytest.fixture(scope="module")
+def scan_remove(water_631g, water_x):
+    return scan_charge(water_631g, "b3lyp", "a:HOMO->LUMO", "remove:b:HOMO", start=water_x, **TIGHT)
+
+
+# -- laws ---------------------------------------------------------------------------------
+def test_scan_ends_equal_separate_runs(water_631g, water_x, scan_add, scan_remove):
+    # add:a:LUMO+1 of X ends in J = X + e in orbital 6 (ground LUMO+1)
+    j = run_state(water_631g, "b3lyp", "a:HOMO->LUMO,a:LUMO+1=1", **TIGHT)
+    assert scan_add.orbital == 6 and scan_add.delta[0] == 0.0 and scan_add.delta[-1] == 1.0
+    assert_allclose(scan_add.e_tot[0], water_x.e_tot, rtol=0, atol=E_ATOL)
+    assert_allclose(scan_add.e_tot[-1], j.e_tot, rtol=0, atol=E_ATOL)
+    # remove:b:HOMO of X starts from K = X − e in X's highest β orbital.  That need
+    # not be the ground-state β HOMO: find its ground-state parent by overlap.
+    g = run_state(water_631g, "b3lyp", **TIGHT)
+    s1e = water_631g.intor("int1e_ovlp")
+    c_channel = water_x.mo_coeff[1][:, scan_remove.orbital]
+    parent = int(np.argmax(np.abs(g.mo_coeff[1].T @ s1e @ c_channel)))
+    k = run_state(water_631g, "b3lyp", f"a:HOMO->LUMO,b:{parent}=0", ground=g, **TIGHT)
+    assert_allclose(scan_remove.e_tot[0], k.e_tot, rtol=0, atol=E_ATOL)
+    assert_allclose(scan_remove.e_tot[-1], water_x.e_tot, rtol=0, atol=E_ATOL)
+    assert_allclose(scan_remove.n_electrons, 9.0 + scan_remove.delta, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["scan_add", "scan_remove"])
+def test_janak_along_excited_state_scans(name, request):
+    """dE/dδ = ε_channel(δ) at every interior point; theory (3.1)."""
+    scan = request.getfixturevalue(name)
+    assert scan.all_converged and not scan.collapsed.any()
+    assert scan.janak_residual <= JANAK_SCAN_ATOL
+    # the channel orbital keeps its occupation δ at every point
+    for r, k, d in zip(scan.points, scan.orbitals, scan.delta):
+        assert r.mo_occ[scan.spin, k] == pytest.approx(d, abs=1e-12)
+
+
+def test_excited_state_curves_are_convex_for_b3lyp(scan_add, scan_remove):
+    for scan in (scan_add, scan_remove):
+        assert scan.deviation_half < 0  # delocalization error
+        assert scan.curvature_fit > 0 and scan.curvature_janak > 0 and scan.curvature_half > 0
+        assert scan.max_abs_deviation == pytest.approx(np.abs(scan.e_dev).max())
+        assert scan.slope == pytest.approx(scan.e_tot[-1] - scan.e_tot[0], abs=1e-14)
+
+
+@pytest.mark.parametrize("xc,sign", [("b3lyp", -1), ("hf", +1)])
+@pytest.mark.parametrize("state", ["ground", "a:HOMO->LUMO"])
+def test_water_curve_signs(water_631g, xc, sign, state):
+    """B3LYP bends below the line (convex), HF above (concave): ground and excited states."""
+    scan = scan_charge(water_631g, xc, state, "remove:b:HOMO", deltas=[0, 0.5, 1])
+    assert scan.all_converged
+    assert np.sign(scan.deviation_half) == sign
+
+
+@pytest.mark.parametrize("atom", ["H 0 0 0", "H 0 0 0; H 0 0 1.0"], ids=["H", "H2+"])
+def test_one_electron_hf_is_linear(cases, atom):
+    case = cases["frac-one-electron-hf-linear"]
+    charge = 1 if atom.count("H") == 2 else 0
+    mol = gto.M(atom=atom, basis=case["system"]["basis"], charge=charge, spin=1, verbose=0)
+    for mode in ("scf", "ensemble"):
+        scan = scan_charge(mol, "hf", "ground", "remove:a:HOMO", reference="uhf", mode=mode, **TIGHT)
+        assert scan.all_converged
+        assert scan.max_abs_deviation <= max(LINEAR_ATOL, case["tolerance"])
+        # one-electron HF: ε of the channel orbital is the slope at every δ (route a)
+        if mode == "scf":
+            assert_allclose(scan.eps, scan.slope, rtol=0, atol=1e-8)
+
+
+def test_ensemble_route_matches_scf_ends_and_bends_less(water_631g, water_x, scan_add):
+    ens = scan_charge(water_631g, "b3lyp", "a:HOMO->LUMO", "add:a:LUMO+1", mode="ensemble", start=water_x, **TIGHT)
+    assert ens.delta.size == scan_add.delta.size
+    assert_allclose(ens.e_tot[[0, -1]], scan_add.e_tot[[0, -1]], rtol=0, atol=E_ATOL)
+    assert np.isnan(ens.janak_residual)
+    # the relaxed (scf) curve lies below the unrelaxed ensemble evaluation
+    assert np.all(scan_add.e_tot[1:-1] < ens.e_tot[1:-1])
+    assert ens.deviation_half < 0
+
+
+# -- references (../shared/reference/cases.json) -------------------------------------------
+def test_frac_hydrogen_b3lyp_scan(cases):
+    case = cases["frac-hydrogen-b3lyp"]
+    s = case["system"]
+    mol = gto.M(atom=s["atom"], basis=s["basis"], spin=s["spin"], verbose=0)
+    scan = scan_charge(mol, "b3lyp", "ground", "remove:a:HOMO", **TIGHT)
+    ref = {float(k): v for k, v in case["values"].items()}
+    assert_allclose(scan.delta, sorted(ref), rtol=0, atol=1e-14)
+    assert_allclose(scan.e_tot, [ref[d] for d in sorted(ref)], rtol=0, atol=case["tolerance"])
+    assert_allclose(scan.n_electrons, scan.delta, rtol=0, atol=1e-12)
+    assert scan.deviation_half == pytest.approx(-0.0440, abs=1e-4)  # theory §5.12
+
+
+def test_frac_carbon_psi4_scan(cases):
+    case = cases["frac-carbon-psi4"]
+    s = case["system"]
+    mol = gto.M(atom=s["atom"], basis=s["basis"], spin=s["spin"], verbose=0)
+    scan = scan_charge(mol, "hf", "ground", "remove:a:HOMO", deltas=[0, 0.5, 1], reference="uhf",
+                       density_fit=case["method"]["density_fit"], **TIGHT)
+    by_n = dict(zip(scan.n_electrons.round(6), scan.e_tot))
+    for n, value in case["values"].items():
+        assert_allclose(by_n[float(n)], value, rtol=0, atol=case["tolerance"])
+
+
+# -- refusals -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("deltas", [[0.5], [0, 1.2], [-0.1, 0.5], [0.5, 0.2], [0.2, 0.2], [0, np.nan]])
+def test_bad_delta_grids(deltas):
+    with pytest.raises(ValueError):
+        make_deltas(deltas)
+
+
+@pytest.mark.parametrize("channel,fragment", [("add:a:3", "empty orbital"), ("remove:a:LUMO", "singly occupied"), ("add:a:LUMO+500", "no such orbital"),
+                                              ("remove:a:7", "singly occupied"), ("push:a:HOMO", "expected add"),
+                                              ("add:LUMO", "name the spin"), ("add:a:HOMO+1", "HOMO-k")])
+def test_bad_channels_refused_before_scf(water_631g, channel, fragment):
+    with pytest.raises(SpecError, match=fragment):
+        scan_charge(water_631g, "b3lyp", "ground", channel, max_cycle=1)
+
+
+def test_restricted_reference_refused(water_631g):
+    with pytest.raises(ValueError, match="unrestricted"):
+        scan_charge(water_631g, "b3lyp", "ground", "remove:a:HOMO", reference="rks")
