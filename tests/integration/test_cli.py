@@ -147,3 +147,77 @@ def test_no_command_and_version():
     assert p.returncode == 2 and p.stderr.startswith("deltascf: error:")
     p = deltascf("--version")
     assert p.returncode == 0 and p.stdout.strip()
+
+
+# -- deltascf scan / chempot ------------------------------------------------------------------
+H_ATOM = ["--atom", "H 0 0 0", "--basis", "3-21g", "--spin", "1"]
+
+
+def test_scan_json_equals_api(cases):
+    p = deltascf("scan", *H_ATOM, "--xc", "b3lyp", "--channel", "remove:a:HOMO", "--conv-tol", "1e-11",
+                 "--json", "-")
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    assert data["state"] == "ground" and data["channel"] == "remove:a:HOMO" and data["mode"] == "scf"
+    assert {"max_abs_deviation", "deviation_half", "curvature"} <= set(data["linearity"])
+    assert {"slope", "eps_low", "eps_high", "janak_residual"} <= set(data["chemical_potential"])
+    ref = cases["frac-hydrogen-b3lyp"]
+    for point in data["points"]:
+        assert {"delta", "n_electrons", "e_tot", "eps", "converged"} <= set(point)
+        assert_allclose(point["e_tot"], ref["values"][f"{point['delta']:.1f}"], rtol=0, atol=ref["tolerance"])
+
+
+def test_scan_table_and_ensemble():
+    p = deltascf("scan", *H_ATOM, "--xc", "hf", "--reference", "uhf", "--channel", "remove:a:HOMO",
+                 "--deltas", "0,0.5,1", "--mode", "ensemble")
+    assert p.returncode == 0, p.stderr
+    assert "D(1/2)" in p.stdout and "mode ensemble" in p.stdout and "eV" in p.stdout
+
+
+def test_chempot_table_and_json(tmp_path):
+    out = tmp_path / "table.json"
+    p = deltascf("chempot", *H_ATOM, "--xc", "hf", "--reference", "uhf", "--channels", "remove:a:HOMO",
+                 "--json", out)
+    assert p.returncode == 0, p.stderr
+    assert "eps-mu" in p.stdout
+    (row,) = json.loads(out.read_text())["rows"]
+    assert {"channel", "spin", "orbital", "label", "eps", "eps_neighbour", "mu", "delta_scf_ev", "error_ev",
+            "converged"} <= set(row)
+    assert abs(row["error_ev"]) < 1e-6 and row["label"] == "HOMO" and row["spin"] == "a"
+
+
+def test_scan_not_converged_exit_3():
+    p = deltascf("scan", "--atom", WATER_ATOM, *BASE, "--channel", "remove:a:HOMO", "--deltas", "0,0.5,1",
+                 "--max-cycle", "2")
+    assert p.returncode == 3
+    assert "did not converge" in p.stderr and "Traceback" not in p.stderr and "D(1/2)" in p.stdout
+
+
+SCAN = ["scan", "--atom", WATER_ATOM, *BASE]
+CHEMPOT = ["chempot", "--atom", WATER_ATOM, *BASE]
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    ([*SCAN, "--channel", "add:a:HOMO"], "empty orbital"),
+    ([*SCAN, "--channel", "remove:a:LUMO"], "singly occupied"),
+    ([*SCAN, "--channel", "add:a:LUMO+99"], "no such orbital"),
+    ([*SCAN, "--channel", "insert:a:LUMO"], "expected add"),
+    ([*SCAN, "--channel", "add:LUMO"], "name the spin"),
+    ([*SCAN, "--channel", "add:a:LUMO", "--deltas", "0,1.5"], "[0, 1]"),
+    ([*SCAN, "--channel", "add:a:LUMO", "--deltas", "0.5,0.2"], "sorted"),
+    ([*SCAN, "--channel", "add:a:LUMO", "--deltas", "0.5"], "at least 2"),
+    ([*SCAN, "--channel", "add:a:LUMO", "--deltas", "0,x"], "--deltas"),
+    ([*SCAN, "--channel", "add:a:LUMO", "--points", "1"], "at least 2"),
+    ([*SCAN, "--channel", "add:a:LUMO", "--reference", "rks"], "unrestricted"),
+    ([*SCAN, "--channel", "add:a:LUMO", "--mode", "linear"], "invalid choice"),
+    ([*SCAN, "--channel", "add:a:LUMO", "--state", "a:HOMO->LUMO+99"], "does not exist"),
+    ([*CHEMPOT, "--channels", "add:a:1"], "empty orbital"),
+    ([*CHEMPOT, "--channels", "frontier", "--reference", "rks"], "unrestricted"),
+    ([*CHEMPOT, "--channels", "remove:a:HOMO,bogus"], "expected add"),
+])
+def test_scan_chempot_bad_inputs(argv, fragment):
+    p = deltascf(*argv)
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 2, p.stderr
+    assert len(lines) == 1 and lines[0].startswith("deltascf: error:") and fragment in lines[0], p.stderr
+    assert not p.stdout
