@@ -70,14 +70,17 @@ def _default_threads() -> int:
 def _parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT.relative_to(HERE.parent)})")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help=f"JSON output (default {DEFAULT_OUT.relative_to(HERE.parent)})")
     p.add_argument("--quick", action="store_true", help="water only")
     p.add_argument("--threads", type=int, default=_default_threads(),
                    help="OpenMP/BLAS threads for this process and the children (default: $OMP_NUM_THREADS or all CPUs)")
-    p.add_argument("--repeat", type=int, default=1, help="timed repetitions per molecule; the minimum is reported (default 1)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="timed repetitions per molecule; the minimum is reported (default 1)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.add_argument("--profile", action="store_true",
-                   help="additionally cProfile one excited-state run per molecule (not timed) and write the top entries next to --out")
+                   help="additionally cProfile one PySCF ground and one deltascf excited run per molecule "
+                        "(not timed); write the top entries next to --out and a summary into the JSON")
     # hidden child mode
     p.add_argument("--child", choices=("baseline", "ground", "excited"), help=argparse.SUPPRESS)
     p.add_argument("--molecule", help=argparse.SUPPRESS)
@@ -94,6 +97,24 @@ ARGS = _parse_args() if __name__ == "__main__" else None
 _THREADS = ARGS.threads if ARGS is not None else _default_threads()
 for _v in THREAD_VARS:
     os.environ[_v] = str(_THREADS)
+
+# Linux carries a process's peak RSS across fork and execve (exec_mmap folds the
+# old mm's high-water mark into signal->maxrss), so a child started from this
+# process after it has grown would report *our* peak as its ru_maxrss.  The
+# memory children are therefore started by a tiny launcher that is spawned now,
+# before numpy/pyscf are imported, while this process is still small.
+LAUNCHER_SRC = r"""
+import json, subprocess, sys
+for line in sys.stdin:
+    req = json.loads(line)
+    p = subprocess.run(req["cmd"], env=req["env"], capture_output=True, text=True)
+    sys.stdout.write(json.dumps({"returncode": p.returncode, "stdout": p.stdout, "stderr": p.stderr}) + "\n")
+    sys.stdout.flush()
+"""
+_LAUNCHER = None
+if ARGS is not None and not ARGS.child and not ARGS.no_memory:
+    _LAUNCHER = subprocess.Popen([sys.executable, "-c", LAUNCHER_SRC], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
 
 import numpy as np  # noqa: E402
 import pyscf  # noqa: E402
@@ -233,6 +254,18 @@ def _maxrss_mib() -> float:
     return kib / 1024.0
 
 
+def _vmhwm_mib() -> float | None:
+    """Peak RSS of this process's current address space (/proc/self/status VmHWM), a cross-check."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
 def child_main(args) -> None:
     mol = build_mol(args.molecule)
     info = {"mode": args.child, "molecule": args.molecule, "nao": mol.nao_nr(), "threads": lib.num_threads()}
@@ -247,6 +280,7 @@ def child_main(args) -> None:
         res = deltascf_excited(mol, holder)
         info.update(converged=res.converged, e_tot=res.e_tot, n_fock=res.n_fock, collapsed=res.collapsed)
     info["maxrss_mib"] = _maxrss_mib()
+    info["vmhwm_mib"] = _vmhwm_mib()
     print("CHILD-RESULT " + json.dumps(info), flush=True)
 
 
@@ -258,7 +292,14 @@ def run_child(mode: str, molecule: str, threads: int, npz: str | None = None) ->
            "--threads", str(threads)]
     if npz is not None:
         cmd += ["--npz", npz]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if _LAUNCHER is None:
+        raise RuntimeError("memory children need the launcher (started at import time unless --no-memory)")
+    _LAUNCHER.stdin.write(json.dumps({"cmd": cmd, "env": env}) + "\n")
+    _LAUNCHER.stdin.flush()
+    reply = _LAUNCHER.stdout.readline()
+    if not reply:
+        raise RuntimeError("the child launcher died")
+    proc = subprocess.CompletedProcess(cmd, **json.loads(reply))
     if proc.returncode != 0:
         raise RuntimeError(f"child {mode}/{molecule} failed (rc={proc.returncode}):\n{proc.stderr[-4000:]}")
     for line in reversed(proc.stdout.splitlines()):
@@ -273,6 +314,56 @@ def warm_up() -> None:
     mol = gto.M(atom=MOLECULES["water"]["atom"], basis="sto-3g", verbose=0, output=None)
     mf = pyscf_ground(mol)
     deltascf_excited(mol, mf)
+
+
+#: (file name, function name) -> label; cumulative times reported by --profile
+PROFILE_KEYS = {
+    ("hf.py", "kernel"): "scf kernel",
+    ("uks.py", "get_veff"): "UKS.get_veff",
+    ("rks.py", "initialize_grids"): "grid setup",
+    ("hf.py", "get_init_guess"): "initial guess",
+    ("scf.py", "_make_mf"): "deltascf _make_mf",
+    ("scf.py", "get_occ"): "deltascf get_occ (tracking)",
+    ("scf.py", "get_grad"): "deltascf get_grad",
+    ("scf.py", "_finish"): "deltascf _finish",
+    ("scf.py", "make_target_check"): "deltascf make_target_check",
+    ("scf.py", "make_dm_similarity"): "deltascf make_dm_similarity",
+    ("scf.py", "make_spin_square"): "deltascf make_spin_square",
+}
+
+
+def _profile_summary(stats) -> dict:
+    found = {}
+    for (filename, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():
+        key = (os.path.basename(filename), func)
+        if key in PROFILE_KEYS:
+            label = PROFILE_KEYS[key]
+            found[label] = max(found.get(label, 0.0), ct)
+    total = max(st[3] for st in stats.stats.values())
+    return {"total": total, **{label: found[label] for label in PROFILE_KEYS.values() if label in found}}
+
+
+def profile_runs(mol, ground_mf, path: Path) -> dict:
+    """cProfile one PySCF ground state and one deltascf excited state (not part of the timings)."""
+    import cProfile
+    import io
+    import pstats
+    buf = io.StringIO()
+    summary = {}
+    for code, fn in (("pyscf_ground", lambda: pyscf_ground(mol)),
+                     ("deltascf_excited", lambda: deltascf_excited(mol, ground_mf))):
+        prof = cProfile.Profile()
+        prof.enable()
+        fn()
+        prof.disable()
+        st = pstats.Stats(prof, stream=buf)
+        summary[code] = _profile_summary(st)
+        buf.write(f"\n===== {code}: sorted by cumulative time =====\n")
+        st.sort_stats("cumulative").print_stats(40)
+        buf.write(f"\n===== {code}: sorted by internal time =====\n")
+        st.sort_stats("tottime").print_stats(20)
+    path.write_text(buf.getvalue())
+    return {"file": str(path), "summary": summary}
 
 
 def bench_molecule(name: str, repeat: int, tmpdir: Path, do_memory: bool, threads: int,
@@ -323,21 +414,11 @@ def bench_molecule(name: str, repeat: int, tmpdir: Path, do_memory: bool, thread
     out["meets_fock"] = out["ratio_fock"] <= TARGET_FOCK
 
     if profile_path is not None:
-        import cProfile
-        import io
-        import pstats
-        prof = cProfile.Profile()
-        prof.enable()
-        deltascf_excited(mol, mf)
-        prof.disable()
-        buf = io.StringIO()
-        st = pstats.Stats(prof, stream=buf).sort_stats("cumulative")
-        st.print_stats(40)
-        buf.write("\n\n----- sorted by tottime -----\n")
-        st.sort_stats("tottime").print_stats(25)
-        profile_path.write_text(buf.getvalue())
-        out["profile_file"] = str(profile_path)
+        out["profile"] = profile_runs(mol, mf, profile_path)
         print(f"    profile written to {profile_path}", flush=True)
+        for code, summary in out["profile"]["summary"].items():
+            parts = ", ".join(f"{k} {v:.2f}" for k, v in summary.items())
+            print(f"    profile {code}: {parts} [s]", flush=True)
 
     if do_memory:
         npz = tmpdir / f"{name}_ground.npz"
@@ -346,8 +427,11 @@ def bench_molecule(name: str, repeat: int, tmpdir: Path, do_memory: bool, thread
         for mode in ("baseline", "ground", "excited"):
             t0 = time.perf_counter()
             mem[mode] = run_child(mode, name, threads, str(npz) if mode == "excited" else None)
-            print(f"    memory child {mode:8s}: peak RSS {mem[mode]['maxrss_mib']:8.1f} MiB "
-                  f"({time.perf_counter() - t0:.1f} s)", flush=True)
+            m = mem[mode]
+            print(f"    memory child {mode:8s}: peak RSS {m['maxrss_mib']:8.1f} MiB (VmHWM {m['vmhwm_mib']:.1f} MiB, "
+                  f"{time.perf_counter() - t0:.1f} s)", flush=True)
+            if m["vmhwm_mib"] is not None and abs(m["maxrss_mib"] - m["vmhwm_mib"]) > 5.0:
+                print("    WARNING: ru_maxrss and VmHWM disagree; ru_maxrss may include an inherited peak", flush=True)
         base = mem["baseline"]["maxrss_mib"]
         inc_g = mem["ground"]["maxrss_mib"] - base
         inc_x = mem["excited"]["maxrss_mib"] - base
@@ -376,7 +460,8 @@ def format_table(result: dict) -> str:
         "vs PySCF ground-state UKS",
         f"date {env['date']} | cpu {env['cpu']} | python {env['python']} | numpy {env['numpy']} | "
         f"pyscf {env['pyscf']} | deltascf {env['deltascf']} ({result.get('git') or '?'})",
-        f"threads: pyscf.lib.num_threads()={env['pyscf_num_threads']}, OMP_NUM_THREADS={env['thread_env']['OMP_NUM_THREADS']} "
+        f"threads: pyscf.lib.num_threads()={env['pyscf_num_threads']}, "
+        f"OMP_NUM_THREADS={env['thread_env']['OMP_NUM_THREADS']} "
         f"| conv_tol={CONV_TOL:g} | repeat={result['repeat']} (min wall time)",
         "",
         f"{'molecule':18s} {'nao':>4s} | {'PySCF gs [s]':>12s} {'cyc':>4s} {'Fock':>5s} | "
@@ -419,7 +504,8 @@ def main(args) -> int:
     names = ["water"] if args.quick else ["water", "benzene"]
     env = environment()
     print(f"python {env['python']}, numpy {env['numpy']}, pyscf {env['pyscf']}, deltascf {env['deltascf']}; "
-          f"cpu {env['cpu']}; threads pyscf={env['pyscf_num_threads']} OMP_NUM_THREADS={env['thread_env']['OMP_NUM_THREADS']}",
+          f"cpu {env['cpu']}; threads pyscf={env['pyscf_num_threads']} "
+          f"OMP_NUM_THREADS={env['thread_env']['OMP_NUM_THREADS']}",
           flush=True)
     warm_up()
     out_path = args.out.resolve()
@@ -427,7 +513,8 @@ def main(args) -> int:
     result = {
         "benchmark": "deltascf excited-state SCF vs PySCF ground-state UKS",
         "settings": {"xc": XC, "state": STATE, "reference": "uks", "tracking": "imom", "conv_tol": CONV_TOL,
-                     "targets": {"time_ratio": TARGET_TIME, "fock_ratio": TARGET_FOCK, "memory_ratio_benzene": TARGET_MEM}},
+                     "targets": {"time_ratio": TARGET_TIME, "fock_ratio": TARGET_FOCK,
+                                 "memory_ratio_benzene": TARGET_MEM}},
         "environment": env,
         "git": _git_rev(),
         "repeat": args.repeat,
@@ -452,4 +539,10 @@ if __name__ == "__main__":
     if ARGS.child:
         child_main(ARGS)
     else:
-        sys.exit(main(ARGS))
+        try:
+            rc = main(ARGS)
+        finally:
+            if _LAUNCHER is not None:
+                _LAUNCHER.stdin.close()
+                _LAUNCHER.wait()
+        sys.exit(rc)
