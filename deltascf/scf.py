@@ -59,16 +59,20 @@ def make_canonical_orbitals(fock: np.ndarray, mo_coeff: np.ndarray, mo_occ: np.n
     return mo_energy[order], c_new[:, order], np.asarray(mo_occ, dtype=float)[order]
 
 
+def _trace_dsds(a: np.ndarray, s1e: np.ndarray, b: np.ndarray) -> float:
+    """tr(A S B S) by two matrix products (an einsum over four indices is O(n^4))."""
+    return float(np.sum((a @ s1e) * (b @ s1e).T))
+
+
 def make_spin_square(dm: np.ndarray, s1e: np.ndarray) -> float:
     """<S^2> of a spin-unrestricted density (2, nao, nao).
 
     <S^2> = (Na - Nb)^2/4 + (Na + Nb)/2 - tr(Da S Db S); for integer
     occupations this is PySCF's ``uhf.spin_square``.
     """
-    na = float(np.einsum("ij,ji->", dm[0], s1e))
-    nb = float(np.einsum("ij,ji->", dm[1], s1e))
-    overlap = float(np.einsum("ij,jk,kl,li->", dm[0], s1e, dm[1], s1e))
-    return 0.25 * (na - nb) ** 2 + 0.5 * (na + nb) - overlap
+    na = float(np.sum(dm[0] * s1e))
+    nb = float(np.sum(dm[1] * s1e))
+    return 0.25 * (na - nb) ** 2 + 0.5 * (na + nb) - _trace_dsds(dm[0], s1e, dm[1])
 
 
 def make_dm_similarity(dm: np.ndarray, dm_ref: np.ndarray, s1e: np.ndarray) -> float:
@@ -77,9 +81,9 @@ def make_dm_similarity(dm: np.ndarray, dm_ref: np.ndarray, s1e: np.ndarray) -> f
     1 when the two densities coincide; for integer occupations it is the
     mean squared projection of one occupied space onto the other.
     """
-    a = np.einsum("ij,jk,kl,li->", dm, s1e, dm_ref, s1e)
-    n1 = np.einsum("ij,jk,kl,li->", dm, s1e, dm, s1e)
-    n2 = np.einsum("ij,jk,kl,li->", dm_ref, s1e, dm_ref, s1e)
+    a = _trace_dsds(dm, s1e, dm_ref)
+    n1 = _trace_dsds(dm, s1e, dm)
+    n2 = _trace_dsds(dm_ref, s1e, dm_ref)
     if n1 < 1e-14 and n2 < 1e-14:
         return 1.0
     if n1 < 1e-14 or n2 < 1e-14:
@@ -243,7 +247,7 @@ def _make_mf(mol, method: Method, verbose: int = 0):
         # One grid per molecule and method: built (and, for RKS, pruned as
         # PySCF does) from the atomic initial guess, so every state of the
         # molecule sees the same grid.
-        mf.initialize_grids(mol, mf.get_init_guess(mol, "minao"))
+        mf.initialize_grids(mol, mf.get_init_guess(mol, "minao") if restricted else None)
     return mf
 
 
