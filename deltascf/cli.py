@@ -42,6 +42,10 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--conv-tol", type=float, default=1e-9, help="energy convergence (Hartree)")
     p.add_argument("--max-cycle", type=int, default=100)
     p.add_argument("--json", metavar="PATH", help="write JSON to PATH, or - for stdout")
+    p.add_argument("--losc", choices=["post", "scf"], help="LOSC correction: post-SCF, or SCF-LOSC with frozen orbitalets")
+    p.add_argument("--losc-fit-basis", metavar="AUXBASIS",
+                   help="density-fit the Coulomb part of the LOSC curvature with this basis (default: exact)")
+    p.add_argument("--losc-window", metavar="LO,HI", help="LOSC localization window in eV, e.g. -30,10")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -234,6 +238,35 @@ def _setup(args):
     return mol, method
 
 
+def _losc_settings(args, mol, method):
+    """LoscSettings from the --losc flags (None without --losc), validated before any SCF."""
+    if args.losc is None:
+        if args.losc_fit_basis or args.losc_window:
+            raise InputError("--losc-fit-basis and --losc-window need --losc post|scf")
+        return None
+    from .functionals import LoscSettings, LoscUnsupported, make_dfa_weights
+
+    try:
+        make_dfa_weights(method.xc)
+    except LoscUnsupported as exc:
+        raise InputError(f"--losc: {exc}") from None
+    window = None
+    if args.losc_window:
+        try:
+            window = tuple(float(v) for v in args.losc_window.split(","))
+            if len(window) != 2 or not all(math.isfinite(v) for v in window):
+                raise ValueError
+        except ValueError:
+            raise InputError(f"--losc-window {args.losc_window!r}: expected two numbers LO,HI in eV") from None
+    if args.losc_fit_basis:
+        check_auxbasis(mol, args.losc_fit_basis)
+    try:
+        return LoscSettings(window=window, kappa_coulomb="df" if args.losc_fit_basis else "exact",
+                            auxbasis=args.losc_fit_basis)
+    except ValueError as exc:
+        raise InputError(f"--losc-window: {exc}") from None
+
+
 def _occupation(spec: str, mol, method):
     """Parsed Occupation and its target occupations on the aufbau orbitals."""
     from .occupations import Occupation, SpecError
@@ -273,6 +306,7 @@ def _cmd_run(args) -> int:
     from .scf import run_state_method
 
     mol, method = _setup(args)
+    losc_settings = _losc_settings(args, mol, method)
     occupations = [_occupation(spec, mol, method)[0] for spec in args.state]
 
     ground = run_state_method(mol, method, Occupation())
@@ -280,9 +314,18 @@ def _cmd_run(args) -> int:
     for k, occ in enumerate(o for o in occupations if not o.is_ground):
         labels.append(f"state{k + 1}")
         results.append(run_state_method(mol, method, occ, ground=ground))
+    corrections = None
+    if args.losc:
+        from .scf import run_losc
 
-    _emit(args, make_states_summary(labels, results, ground), format_states(labels, results, ground))
+        corrections = [run_losc(mol, r, args.losc, losc_settings) for r in results]
+
+    _emit(args, make_states_summary(labels, results, ground, corrections),
+          format_states(labels, results, ground, corrections))
     failed = [_warn(f"{label} ({r.spec})", r.converged, r.collapsed) for label, r in zip(labels, results)]
+    for label, c in zip(labels, corrections or []):
+        if c.state is not None:
+            failed.append(_warn(f"{label} SCF-LOSC", c.state.converged, c.state.collapsed))
     return EXIT_NOT_CONVERGED if any(failed) else EXIT_OK
 
 
@@ -303,6 +346,9 @@ def _cmd_scan(args) -> int:
 
     mol, method = _setup(args)
     _need_unrestricted(method, "a charge scan")
+    losc_settings = _losc_settings(args, mol, method)
+    if args.losc and args.mode != "scf":
+        raise InputError("--losc needs --mode scf (the ensemble route has no orbitals per point)")
     occ, target = _occupation(args.state, mol, method)
     try:
         channel = Channel.parse(args.channel)
@@ -319,7 +365,8 @@ def _cmd_scan(args) -> int:
 
     scan = scan_charge(mol, method.xc, occ, channel, deltas=deltas, mode=args.mode, reference=method.reference,
                        tracking=method.tracking, density_fit=method.density_fit, grid_level=method.grid_level,
-                       conv_tol=method.conv_tol, max_cycle=method.max_cycle)
+                       conv_tol=method.conv_tol, max_cycle=method.max_cycle, losc=args.losc,
+                       losc_settings=losc_settings)
     _emit(args, make_scan_summary(scan), format_scan(scan))
     failed = [_warn(f"point delta = {d:g}", c, x) for d, c, x in zip(scan.delta, scan.converged, scan.collapsed)]
     return EXIT_NOT_CONVERGED if any(failed) else EXIT_OK
@@ -332,6 +379,7 @@ def _cmd_chempot(args) -> int:
 
     mol, method = _setup(args)
     _need_unrestricted(method, "a chemical potential")
+    losc_settings = _losc_settings(args, mol, method)
     occ, target = _occupation(args.state, mol, method)
     try:
         from pyscf.data.elements import chemcore
@@ -346,7 +394,8 @@ def _cmd_chempot(args) -> int:
 
     table = chemical_potentials(mol, method.xc, occ, args.channels, reference=method.reference,
                                 tracking=method.tracking, density_fit=method.density_fit,
-                                grid_level=method.grid_level, conv_tol=method.conv_tol, max_cycle=method.max_cycle)
+                                grid_level=method.grid_level, conv_tol=method.conv_tol, max_cycle=method.max_cycle,
+                                losc=args.losc, losc_settings=losc_settings)
     _emit(args, make_theorem_summary(table), format_theorem(table))
     failed = [_warn(f"channel {r.channel}", r.converged, r.collapsed) for r in table.rows]
     return EXIT_NOT_CONVERGED if any(failed) else EXIT_OK

@@ -13,10 +13,25 @@ def _per_spin_lists(arr) -> list:
     return [arr.tolist()] if arr.ndim == 1 else [row.tolist() for row in arr]
 
 
-def make_states_summary(labels, results, ground: ScfResult) -> dict:
-    """The ``deltascf run --json`` object: energies in Hartree, ΔE in eV."""
+def _losc_summary(c, e_ref: float | None = None) -> dict:
+    """The per-state "losc" object: the correction and the corrected energies (Hartree)."""
+    out = {"mode": c.mode, "delta_e": c.de_losc, "e_tot": c.e_tot, "e_dfa": c.e_dfa,
+           "mo_energy": _per_spin_lists(c.mo_energy)}
+    if e_ref is not None:
+        out["excitation_energy_ev"] = (c.e_tot - e_ref) * HARTREE2EV
+    if c.state is not None:
+        out["converged"] = c.state.converged
+    return out
+
+
+def make_states_summary(labels, results, ground: ScfResult, corrections=None) -> dict:
+    """The ``deltascf run --json`` object: energies in Hartree, ΔE in eV.
+
+    With ``corrections`` (one LoscResult per state) every state gains a
+    ``"losc"`` object with the corrected energies.
+    """
     states = []
-    for label, r in zip(labels, results):
+    for k, (label, r) in enumerate(zip(labels, results)):
         states.append({
             "label": label,
             "spec": r.spec,
@@ -33,8 +48,11 @@ def make_states_summary(labels, results, ground: ScfResult) -> dict:
             "mo_energy": _per_spin_lists(r.mo_energy),
             "mo_occ": _per_spin_lists(r.mo_occ),
         })
+        if corrections:
+            states[-1]["losc"] = _losc_summary(corrections[k], corrections[0].e_tot)
     return {
         "states": states,
+        "losc": corrections[0].settings.to_dict() if corrections else None,
         "method": ground.method.to_dict(),
         "versions": dict(ground.versions),
         "units": {"e_tot": "hartree", "mo_energy": "hartree", "max_grad": "hartree",
@@ -42,8 +60,8 @@ def make_states_summary(labels, results, ground: ScfResult) -> dict:
     }
 
 
-def format_states(labels, results, ground: ScfResult) -> str:
-    """A readable table of states with excitation energies in eV."""
+def format_states(labels, results, ground: ScfResult, corrections=None) -> str:
+    """A readable table of states with excitation energies in eV (and their LOSC corrections)."""
     head = f"{'state':<10} {'spec = 0-based':<32} {'E / Eh':>18} {'dE / eV':>10} {'<S^2>':>7} {'conv':>5} {'collapsed':>9}"
     lines = [head, "-" * len(head)]
     for label, r in zip(labels, results):
@@ -54,6 +72,12 @@ def format_states(labels, results, ground: ScfResult) -> str:
             f"{label:<10} {spec:<32} {r.e_tot:>18.10f} {(r.e_tot - ground.e_tot) * HARTREE2EV:>10.4f} "
             f"{r.s2:>7.3f} {'yes' if r.converged else 'NO':>5} {'YES' if r.collapsed else 'no':>9}"
         )
+    if corrections:
+        lines.append("")
+        lines.append(f"LOSC ({corrections[0].mode}): {'state':<10} {'dE_LOSC / Eh':>14} {'E_LOSC / Eh':>18} {'dE / eV':>10}")
+        for label, c in zip(labels, corrections):
+            lines.append(f"{'':<12}{label:<10} {c.de_losc:>14.8f} {c.e_tot:>18.10f} "
+                         f"{(c.e_tot - corrections[0].e_tot) * HARTREE2EV:>10.4f}")
     m = ground.method
     lines.append(f"xc = {m.xc}, reference = {m.reference}, tracking = {m.tracking}, "
                  f"density fit = {m.density_fit or 'none'}; 1 Eh = {HARTREE2EV:.8f} eV")
@@ -67,12 +91,14 @@ def _nan_to_none(x):
 
 def make_scan_summary(scan) -> dict:
     """The ``deltascf scan --json`` object (Hartree)."""
-    points = [{"delta": float(d), "n_electrons": float(n), "e_tot": float(e), "eps": float(eps),
+    points = [{"delta": float(d), "n_electrons": float(n), "e_tot": float(e), "eps": float(eps), "e_dfa": float(ed),
                "e_dev": float(dev), "converged": bool(c), "collapsed": bool(x), "n_fock": int(nf),
                "orbital": int(o)}
-              for d, n, e, eps, dev, c, x, nf, o in zip(scan.delta, scan.n_electrons, scan.e_tot, scan.eps,
-                                                         scan.e_dev, scan.converged, scan.collapsed, scan.n_fock,
-                                                         scan.orbitals)]
+              for d, n, e, eps, ed, dev, c, x, nf, o in zip(scan.delta, scan.n_electrons, scan.e_tot, scan.eps,
+                                                             scan.e_dfa, scan.e_dev, scan.converged, scan.collapsed,
+                                                             scan.n_fock, scan.orbitals)]
+    for point, c in zip(points, scan.losc):
+        point["losc"] = _losc_summary(c)
     return {
         "state": scan.state,
         "channel": scan.channel,
@@ -85,6 +111,7 @@ def make_scan_summary(scan) -> dict:
         "chemical_potential": {"slope": scan.slope, "eps_low": scan.eps_low, "eps_high": scan.eps_high,
                                "janak_residual": _nan_to_none(scan.janak_residual)},
         "method": scan.method.to_dict(),
+        "losc": None if not scan.losc else scan.losc[0].settings.to_dict() | {"mode": scan.losc_mode},
         "units": {"energies": "hartree", "hartree_to_ev": HARTREE2EV},
     }
 
@@ -93,8 +120,9 @@ def format_scan(scan) -> str:
     """Points of a charge scan and the derived numbers in eV."""
     ev = HARTREE2EV
     head = f"{'delta':>6} {'N':>8} {'E / Eh':>18} {'D / eV':>10} {'eps / eV':>10} {'conv':>5} {'Fock':>5}"
+    losc = f", LOSC {scan.losc_mode} (E and eps corrected)" if scan.losc_mode else ""
     lines = [f"state {scan.state}, channel {scan.channel} (orbital {'ab'[scan.spin]}:{scan.orbital}), "
-             f"mode {scan.mode}", head, "-" * len(head)]
+             f"mode {scan.mode}{losc}", head, "-" * len(head)]
     for d, n, e, dev, eps, c, x, nf in zip(scan.delta, scan.n_electrons, scan.e_tot, scan.e_dev, scan.eps,
                                            scan.converged, scan.collapsed, scan.n_fock):
         flag = ("yes" if c else "NO") + ("!" if x else "")
@@ -124,6 +152,7 @@ def make_theorem_summary(table) -> dict:
             for r in table.rows]
     return {"state": table.state, "resolved": table.resolved, "e_tot": table.e_tot, "rows": rows,
             "method": table.method.to_dict(),
+            "losc": None if not table.losc else table.losc[0].settings.to_dict() | {"mode": table.losc_mode},
             "units": {"eps": "hartree", "mu": "hartree", "delta_scf": "hartree", "delta_scf_ev": "eV",
                       "error_ev": "eV", "hartree_to_ev": HARTREE2EV}}
 
@@ -133,7 +162,8 @@ def format_theorem(table) -> str:
     ev = HARTREE2EV
     head = (f"{'channel':<12} {'orbital':<9} {'eps(I)':>9} {'eps(nb)':>9} {'mu':>9} {'IP/EA':>9} "
             f"{'eps-mu':>8} {'nb-mu':>8} {'conv':>5}")
-    lines = [f"state {table.state} ({table.resolved}), E = {table.e_tot:.10f} Eh; energies in eV", head,
+    losc = f", LOSC {table.losc_mode} (E, eps and mu corrected)" if table.losc_mode else ""
+    lines = [f"state {table.state} ({table.resolved}), E = {table.e_tot:.10f} Eh{losc}; energies in eV", head,
              "-" * len(head)]
     for r in table.rows:
         kind = "IP" if r.kind == "remove" else "EA"

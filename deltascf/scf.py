@@ -18,7 +18,7 @@ from . import __version__
 from .occupations import Occupation, ResolvedOccupation, make_overlap, make_tracked_occ
 from .results import Method, ScfResult
 
-__all__ = ["run_state", "run_state_method", "purify_singlet", "make_orbital_grad", "make_spin_square",
+__all__ = ["run_state", "run_state_method", "run_scf_losc", "run_losc", "make_losc_orbital_energy", "purify_singlet", "make_orbital_grad", "make_spin_square",
            "make_dm_similarity", "make_target_check", "make_ensemble_energies"]
 
 #: a target counts as lost when its occupied space overlaps the result by less than this
@@ -160,7 +160,7 @@ class _DeltaSCF:
     """
 
     __name_mixin__ = "DeltaSCF"
-    _keys = {"c_ref", "occ_ref", "tracking", "n_fock", "s1e_ref", "max_grad", "fock_last"}
+    _keys = {"c_ref", "occ_ref", "tracking", "n_fock", "s1e_ref", "max_grad", "fock_last", "losc_frozen"}
 
     def __init__(self, mf, c_ref=None, occ_ref=None, tracking="imom"):
         self.__dict__.update(mf.__dict__)
@@ -175,6 +175,8 @@ class _DeltaSCF:
         # non-aufbau states with near-degenerate occupied/empty pairs; the
         # converged density is canonicalized instead (see _canonical).
         self.conv_check = False
+        # SCF-LOSC: (c_lo, kappa) per spin, frozen (theory 5.8); None for the plain DFA
+        self.losc_frozen = None
 
     def undo_deltascf(self):
         obj = lib.view(self, lib.drop_class(self.__class__, _DeltaSCF))
@@ -217,9 +219,54 @@ class _DeltaSCF:
         self.fock_last = np.array(fock, copy=True)
         return g
 
-    def get_veff(self, *args, **kwargs):
+    def get_veff(self, mol=None, dm=None, *args, **kwargs):
         self.n_fock += 1
-        return super().get_veff(*args, **kwargs)
+        if self.losc_frozen is None:
+            return super().get_veff(mol, dm, *args, **kwargs)
+        # PySCF may build incrementally from vhf_last: hand it the DFA part only
+        args = list(args)
+        if len(args) >= 2:
+            args[1] = _strip_losc(args[1])
+        elif "vhf_last" in kwargs:
+            kwargs["vhf_last"] = _strip_losc(kwargs["vhf_last"])
+        vhf = super().get_veff(mol, dm, *args, **kwargs)
+        if dm is None:
+            dm = self.make_rdm1()
+        h_losc, e_losc = _losc_terms(self.losc_frozen, self.s1e_ref, np.asarray(dm))
+        return lib.tag_array(np.asarray(vhf) + h_losc, h_losc=h_losc, e_losc=e_losc, **getattr(vhf, "__dict__", {}))
+
+    def energy_elec(self, dm=None, h1e=None, vhf=None):
+        """E_DFA[D] + ΔE_LOSC[D] when SCF-LOSC is on; theory 5.8."""
+        if self.losc_frozen is None:
+            return super().energy_elec(dm, h1e, vhf)
+        if vhf is None:
+            vhf = self.get_veff(self.mol, dm if dm is not None else self.make_rdm1())
+        e_tot, e_2e = super().energy_elec(dm, h1e, _strip_losc(vhf))
+        return e_tot + vhf.e_losc, e_2e + vhf.e_losc
+
+
+def _strip_losc(vhf):
+    """The DFA part of a potential tagged with an LOSC term (other tags kept)."""
+    if not hasattr(vhf, "h_losc"):
+        return vhf
+    tags = {k: v for k, v in vhf.__dict__.items() if k not in ("h_losc", "e_losc")}
+    return lib.tag_array(np.asarray(vhf) - vhf.h_losc, **tags)
+
+
+def _losc_terms(frozen, s1e: np.ndarray, dm: np.ndarray):
+    """H_LOSC (AO, per spin) and ΔE_LOSC at density ``dm`` with frozen orbitalets; theory (5.6), (5.7)."""
+    from .functionals.losc import make_local_occupation, make_losc_energy, make_losc_potential
+
+    c_lo, kappa = frozen
+    if dm.ndim == 2:  # restricted: one spin density D/2, the same potential for both spins
+        lam = make_local_occupation(c_lo[0], s1e, dm / 2)
+        return make_losc_potential(s1e, c_lo[0], kappa[0], lam), 2.0 * make_losc_energy(kappa[0], lam)
+    h, e = [], 0.0
+    for s in range(2):
+        lam = make_local_occupation(c_lo[s], s1e, dm[s])
+        h.append(make_losc_potential(s1e, c_lo[s], kappa[s], lam))
+        e += make_losc_energy(kappa[s], lam)
+    return np.array(h), e
 
 
 # -- building PySCF objects -----------------------------------------------------
@@ -268,8 +315,7 @@ def _canonical(mf):
     return tuple(np.array([p[k] for p in parts]) for k in range(3))
 
 
-def _finish(mf, method: Method, occupation: Occupation, resolved: ResolvedOccupation,
-            c_ref: np.ndarray) -> ScfResult:
+def _finish(mf, method: Method, spec: str, resolved: ResolvedOccupation, c_ref: np.ndarray) -> ScfResult:
     """Record a finished SCF (copies everything it keeps)."""
     mo_energy, mo_coeff, mo_occ = _canonical(mf)
     s1e = mf.s1e_ref
@@ -289,7 +335,7 @@ def _finish(mf, method: Method, occupation: Occupation, resolved: ResolvedOccupa
         converged=mf.converged,
         cycles=getattr(mf, "cycles", -1),
         s2=make_spin_square(dm, s1e),
-        spec=str(occupation),
+        spec=spec,
         resolved=resolved.text,
         target_occ=target,
         target_overlap=overlap,
@@ -382,7 +428,7 @@ def run_state_method(mol, method: Method, occupation: Occupation, *, ground=None
     if dm0 is None:
         dm0 = mf.make_rdm1(c_ref, resolved.mo_occ)
     mf.kernel(dm0=np.array(dm0, copy=True))
-    return _finish(mf, method, occupation, resolved, c_ref)
+    return _finish(mf, method, str(occupation), resolved, c_ref)
 
 
 def _run_ground(mol, method: Method, verbose: int = 0) -> ScfResult:
@@ -391,7 +437,78 @@ def _run_ground(mol, method: Method, verbose: int = 0) -> ScfResult:
     mf.kernel()
     _, c, mo_occ = _canonical(mf)
     resolved = ResolvedOccupation(mo_occ, _ground_nelec(mo_occ), "ground")
-    return _finish(mf, method, Occupation(), resolved, c)
+    return _finish(mf, method, "ground", resolved, c)
+
+
+def run_scf_losc(mol, parent: ScfResult, settings=None, *, frozen=None, verbose: int = 0):
+    """SCF-LOSC with orbitalets and curvature frozen from ``parent``; theory 5.8.
+
+    The parent (ground, ΔSCF or fractional) state fixes the orbitalets, κ, the
+    occupation pattern and the tracking reference; PySCF's SCF loop then runs
+    with F = F_DFA + H_LOSC and E = E_DFA + ΔE_LOSC (``_DeltaSCF`` hooks).
+
+    Returns
+    -------
+    LoscResult
+        ``e_tot`` and ``mo_energy`` of the self-consistent state, which is
+        kept as ``LoscResult.state``; ``de_losc`` is ΔE at its density.
+    """
+    from .functionals.losc import LoscResult, LoscSettings, make_local_occupation, make_losc_energy, \
+        make_losc_inputs
+
+    settings = settings or LoscSettings()
+    frozen = frozen or make_losc_inputs(mol, parent, settings)
+    c_lo, kappa, co_index, conv, sweeps, a_x, a_hf = frozen
+    method = parent.method
+    mol = mol.copy()
+    mf = _wrap(_make_mf(mol, method, verbose), parent.mo_coeff, parent.mo_occ, method.tracking)
+    mf.losc_frozen = (c_lo, kappa)
+    if not parent.restricted:
+        mf.nelec = parent.nelec
+    mf.kernel(dm0=mf.make_rdm1(np.array(parent.mo_coeff), np.array(parent.mo_occ)))
+    resolved = ResolvedOccupation(parent.mo_occ, parent.nelec, parent.resolved)
+    state = _finish(mf, method, parent.spec, resolved, np.array(parent.mo_coeff))
+    s1e = mf.s1e_ref
+    dms = _spin_dms(state.mo_coeff, state.mo_occ)
+    lams = tuple(make_local_occupation(c, s1e, dms[k]) for k, c in enumerate(c_lo))
+    de = sum(make_losc_energy(kap, lam) for kap, lam in zip(kappa, lams)) * (2.0 if state.restricted else 1.0)
+    return LoscResult(de_losc=de, e_dfa=state.e_tot - de, e_tot=state.e_tot, mo_energy=state.mo_energy, c_lo=c_lo,
+                      kappa=kappa, lam=lams, co_index=co_index, localization_converged=conv, sweeps=sweeps,
+                      a_x=a_x, a_hf=a_hf, settings=settings, mode="scf", state=state)
+
+
+LOSC_MODES = ("post", "scf")
+
+
+def run_losc(mol, result: ScfResult, mode: str = "post", settings=None, verbose: int = 0):
+    """LOSC of one state: post-SCF (no SCF) or SCF-LOSC (frozen orbitalets); theory 5.7-5.9."""
+    from .functionals.losc import make_losc_correction
+
+    if mode == "post":
+        return make_losc_correction(mol, result, settings)
+    if mode == "scf":
+        return run_scf_losc(mol, result, settings, verbose=verbose)
+    raise ValueError(f"unknown LOSC mode {mode!r}; choose post or scf")
+
+
+def make_losc_orbital_energy(losc, result: ScfResult, spin: int, k: int, s1e: np.ndarray) -> float:
+    """Corrected energy of orbital ``k`` (spin ``spin``) of ``result``.
+
+    Post-SCF LOSC keeps the orbitals, so it is entry k; SCF-LOSC relaxes and
+    re-sorts them, so the orbital of the same occupation that overlaps most
+    with the parent orbital is taken.
+    """
+    if losc.state is None:
+        return float(losc.mo_energy[k] if result.restricted else losc.mo_energy[spin, k])
+    st = losc.state
+    c_new = st.mo_coeff if st.restricted else st.mo_coeff[spin]
+    occ_new = st.mo_occ if st.restricted else st.mo_occ[spin]
+    c_old = result.mo_coeff if result.restricted else result.mo_coeff[spin]
+    occ_old = result.mo_occ if result.restricted else result.mo_occ[spin]
+    weight = np.abs(c_new.T @ s1e @ c_old[:, k]) ** 2
+    weight = np.where(np.abs(occ_new - occ_old[k]) < 1e-10, weight, -1.0)
+    e = st.mo_energy if st.restricted else st.mo_energy[spin]
+    return float(e[int(np.argmax(weight))])
 
 
 def make_ensemble_energies(mol, method: Method, dm_low: np.ndarray, dm_high: np.ndarray, deltas, verbose: int = 0):

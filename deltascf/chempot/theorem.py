@@ -19,7 +19,7 @@ from pyscf.data.elements import chemcore
 
 from ..occupations import Channel, Label, Occupation, SpecError
 from ..results import Method, ScfResult
-from ..scf import run_state_method
+from ..scf import make_losc_orbital_energy, run_losc, run_state_method
 
 __all__ = ["TheoremRow", "TheoremTable", "chemical_potentials", "make_channels", "N_VIRTUAL"]
 
@@ -73,6 +73,8 @@ class TheoremTable:
     rows: tuple
     method: Method
     neighbours: tuple
+    losc_mode: str | None = None
+    losc: tuple = ()  # LoscResult of I, then of each neighbour
 
     @property
     def all_converged(self) -> bool:
@@ -126,7 +128,7 @@ def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, re
                         tracking: str = "imom", start: ScfResult | None = None, ground=None,
                         n_virtual: int = N_VIRTUAL, density_fit: str | None = None, grid_level: int | None = None,
                         conv_tol: float = 1e-9, conv_tol_grad: float | None = None, max_cycle: int = 100,
-                        verbose: int = 0) -> TheoremTable:
+                        losc: str | None = None, losc_settings=None, verbose: int = 0) -> TheoremTable:
     """The theorem table of state I: μ against ε for each channel; theory §3.
 
     Parameters
@@ -137,9 +139,14 @@ def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, re
         such as ``["remove:a:HOMO", "add:b:LUMO+1"]``; labels resolve against I.
     start : ScfResult, optional
         Converged state I (computed when omitted, from ``ground`` if given).
+    losc : {None, "post", "scf"}
+        Use LOSC-corrected energies for I and every neighbour (so μ comes from
+        corrected ΔSCF energies) and LOSC-corrected orbital energies.
     """
     method = Method(xc=xc, reference=reference, tracking=tracking, density_fit=density_fit, grid_level=grid_level,
                     conv_tol=conv_tol, conv_tol_grad=conv_tol_grad, max_cycle=max_cycle)
+    if losc not in (None, "post", "scf"):
+        raise ValueError(f"unknown LOSC mode {losc!r}; choose post or scf")
     if method.restricted:
         raise ValueError("chemical potentials need an unrestricted reference (uks or uhf): the N±1 "
                          f"neighbours are open-shell, not {method.reference}")
@@ -155,21 +162,32 @@ def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, re
     if not chans:
         raise SpecError("no channels to compute")
     s1e = mol.intor_symmetric("int1e_ovlp")
-    rows, neighbours = [], []
+    start_losc = run_losc(mol, start, losc, losc_settings, verbose) if losc else None
+    e_start = start_losc.e_tot if losc else start.e_tot
+    rows, neighbours, corrections = [], [], []
     for ch in chans:
         s, p = ch.spin_index, ch.resolve(start.mo_occ)
         occ = np.array(start.mo_occ, copy=True)
         occ[s, p] = 1.0 if ch.kind == "add" else 0.0
         nb = run_state_method(mol, method, Occupation.from_occ(occ), ground=start, verbose=verbose)
         q = _matched_orbital(nb, s, start.mo_coeff[s][:, p], s1e, occ[s, p])
-        mu = nb.e_tot - start.e_tot if ch.kind == "add" else start.e_tot - nb.e_tot
+        if losc:
+            nb_losc = run_losc(mol, nb, losc, losc_settings, verbose)
+            corrections.append(nb_losc)
+            e_nb = nb_losc.e_tot
+            eps = make_losc_orbital_energy(start_losc, start, s, p, s1e)
+            eps_nb = make_losc_orbital_energy(nb_losc, nb, s, q, s1e)
+        else:
+            e_nb, eps, eps_nb = nb.e_tot, float(start.mo_energy[s, p]), float(nb.mo_energy[s, q])
+        mu = e_nb - e_start if ch.kind == "add" else e_start - e_nb
         rows.append(TheoremRow(
             channel=str(Channel(ch.kind, ch.spin, Label("", p))), kind=ch.kind, spin=s, orbital=p,
-            label=make_relative_label(start.mo_occ[s], p), eps=float(start.mo_energy[s, p]),
-            eps_neighbour=float(nb.mo_energy[s, q]), mu=float(mu), delta_scf=float(-mu),
-            e_state=start.e_tot, e_neighbour=nb.e_tot, neighbour_orbital=q,
+            label=make_relative_label(start.mo_occ[s], p), eps=float(eps),
+            eps_neighbour=float(eps_nb), mu=float(mu), delta_scf=float(-mu),
+            e_state=e_start, e_neighbour=e_nb, neighbour_orbital=q,
             converged=bool(start.converged and nb.converged), collapsed=bool(start.collapsed or nb.collapsed),
         ))
         neighbours.append(nb)
-    return TheoremTable(state=str(occupation), resolved=start.resolved, e_tot=start.e_tot, rows=tuple(rows),
-                        method=method, neighbours=tuple(neighbours))
+    return TheoremTable(state=str(occupation), resolved=start.resolved, e_tot=e_start, rows=tuple(rows),
+                        method=method, neighbours=tuple(neighbours), losc_mode=losc,
+                        losc=((start_losc, *corrections) if losc else ()))

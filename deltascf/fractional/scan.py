@@ -15,7 +15,7 @@ from scipy.interpolate import CubicSpline
 
 from ..occupations import Channel, Occupation
 from ..results import Method, ScfResult, _frozen_array
-from ..scf import _spin_dms, make_ensemble_energies, run_state_method
+from ..scf import _spin_dms, make_ensemble_energies, make_losc_orbital_energy, run_losc, run_state_method
 
 __all__ = ["ChargeScan", "scan_charge", "make_deltas", "make_line_deviation", "make_curvatures",
            "make_fd_derivative", "make_janak_residual", "DEFAULT_POINTS"]
@@ -86,7 +86,9 @@ class ChargeScan:
     ``orbital`` is the channel orbital's index in state I; ``orbitals`` its
     index at every point (tracked by overlap).  Energies in Hartree.
     ``points`` holds the per-point records in scf mode and the two integer
-    end states (low, high) in ensemble mode.
+    end states (low, high) in ensemble mode.  With LOSC (``losc_mode`` "post"
+    or "scf") ``e_tot`` and ``eps`` are corrected, ``e_dfa`` holds the parent
+    functional's energies and ``losc`` the per-point ``LoscResult`` records.
     """
 
     state: str
@@ -115,9 +117,12 @@ class ChargeScan:
     janak_residual: float
     method: Method
     points: tuple
+    e_dfa: np.ndarray
+    losc_mode: str | None = None
+    losc: tuple = ()
 
     def __post_init__(self):
-        for name in ("delta", "n_electrons", "e_tot", "eps", "target_overlap", "e_dev"):
+        for name in ("delta", "n_electrons", "e_tot", "eps", "target_overlap", "e_dev", "e_dfa"):
             object.__setattr__(self, name, _frozen_array(getattr(self, name)))
         for name, dtype in (("converged", bool), ("collapsed", bool), ("n_fock", int), ("orbitals", int)):
             arr = np.array(getattr(self, name), dtype=dtype, copy=True)
@@ -181,7 +186,7 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
                 mode: str = "scf", reference: str = "uks", tracking: str = "imom", start: ScfResult | None = None,
                 ground=None, density_fit: str | None = None, grid_level: int | None = None,
                 conv_tol: float = 1e-9, conv_tol_grad: float | None = None, max_cycle: int = 100,
-                verbose: int = 0) -> ChargeScan:
+                losc: str | None = None, losc_settings=None, verbose: int = 0) -> ChargeScan:
     """E(δ) of state I along ``channel``; theory (2.1)–(2.4).
 
     Parameters
@@ -198,6 +203,11 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
     mode : {"scf", "ensemble"}
     start : ScfResult, optional
         Converged state I (computed when omitted, from ``ground`` if given).
+    losc : {None, "post", "scf"}
+        LOSC at every point (scf mode only), rebuilt from each point's own
+        orbitals (theory 5.9); E(δ) and ε(δ) are then the corrected ones and
+        ``e_dfa`` keeps the parent functional's energies.
+    losc_settings : LoscSettings, optional
 
     Returns
     -------
@@ -205,6 +215,10 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
     """
     if mode not in MODES:
         raise ValueError(f"unknown scan mode {mode!r}; choose scf or ensemble")
+    if losc is not None and mode != "scf":
+        raise ValueError("LOSC along a scan needs mode='scf' (the ensemble route has no orbitals per point)")
+    if losc not in (None, "post", "scf"):
+        raise ValueError(f"unknown LOSC mode {losc!r}; choose post or scf")
     method = Method(xc=xc, reference=reference, tracking=tracking, density_fit=density_fit, grid_level=grid_level,
                     conv_tol=conv_tol, conv_tol_grad=conv_tol_grad, max_cycle=max_cycle)
     occupation = Occupation.parse(state)
@@ -229,12 +243,20 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
         orbitals = [walked[d][1] for d in delta]
         e_tot = np.array([r.e_tot for r in records])
         eps = np.array([r.mo_energy[s, k] for r, k in zip(records, orbitals)])
+        e_dfa = e_tot
+        if losc is not None:
+            corrections = tuple(run_losc(mol, r, losc, losc_settings, verbose) for r in records)
+            e_tot = np.array([c.e_tot for c in corrections])
+            eps = np.array([make_losc_orbital_energy(c, r, s, k, s1e)
+                            for c, r, k in zip(corrections, records, orbitals)])
         converged = [r.converged for r in records]
         collapsed = [r.collapsed for r in records]
         overlap = [r.target_overlap.min() for r in records]
         n_fock = [0 if r is start else r.n_fock for r in records]
         n_el = [r.mo_occ.sum() for r in records]
         points_kept = tuple(records)
+        if losc is None:
+            corrections = ()
     else:
         occ = np.array(start.mo_occ, copy=True)
         occ[s, p] = 1.0 if ch.kind == "add" else 0.0
@@ -251,6 +273,7 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
         n_el = (1.0 - delta) * low.mo_occ.sum() + delta * high.mo_occ.sum()
         orbitals = [p] * delta.size
         points_kept = (low, high)
+        e_dfa, corrections = e_tot, ()
     e_dev = make_line_deviation(delta, e_tot, e_tot[0], e_tot[-1])
     curv = make_curvatures(delta, e_tot, e_dev, eps[0], eps[-1])
     return ChargeScan(
@@ -262,7 +285,7 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
         curvature_janak=curv["curvature_janak"], curvature_half=curv["curvature_half"],
         slope=float(e_tot[-1] - e_tot[0]), eps_low=float(eps[0]), eps_high=float(eps[-1]),
         janak_residual=make_janak_residual(delta, e_tot, eps) if mode == "scf" else float("nan"),
-        method=method, points=points_kept,
+        method=method, points=points_kept, e_dfa=e_dfa, losc_mode=losc, losc=corrections,
     )
 
 

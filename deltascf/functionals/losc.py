@@ -1,0 +1,297 @@
+"""LOSC: localized orbital scaling correction on any state; theory §5.
+
+Pure functions on arrays (and on a PySCF ``mol`` for integrals): orbitalets by
+LOSC2 Jacobi localization (5.1)-(5.2), curvature v1/v2 (5.3)-(5.4), local
+occupations (5.5), energy correction (5.6), AO potential and post-SCF orbital
+energies (5.7)-(5.8).  ``make_losc_correction`` applies them to a finished
+``ScfResult`` (ground, ΔSCF or fractional) and returns a ``LoscResult``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+from pyscf.data.nist import HARTREE2EV
+from scipy.special import erf, erfc
+
+from .._backend import kernel
+from ..results import ScfResult, _frozen_array
+from .xc import make_dfa_weights
+
+__all__ = ["LoscSettings", "LoscResult", "make_orbitalets", "make_kappa", "make_local_occupation",
+           "make_losc_energy", "make_losc_potential", "make_losc_mo_energy", "make_losc_correction",
+           "make_losc_inputs", "make_coulomb_diag", "make_grid_integrals"]
+
+#: C_x = (3/4)(6/π)^{1/3}, the LDA exchange constant of theory (5.3)
+C_X = 0.75 * (6.0 / np.pi) ** (1.0 / 3.0)
+#: AO grid points per block for the grid integrals
+GRID_BLOCK = 20000
+
+
+@dataclass(frozen=True, slots=True)
+class LoscSettings:
+    """LOSC parameters (theory 5.3-5.5, 5.10).  Defaults are LOSC2 with exact Coulomb.
+
+    ``window`` (eV, eV) keeps only the canonical orbitals whose energies lie
+    inside it.  ``kappa_coulomb`` is "exact" (J_ij = (ii|jj)) or "df" with
+    ``auxbasis`` as the fitting basis (published numbers used "6-31g").
+    """
+
+    curvature: int = 2
+    loc_gamma: float = 0.707
+    loc_c: float = 1000.0
+    tau: float = 1.2378
+    zeta: float = 8.0
+    window: tuple | None = None
+    kappa_coulomb: str = "exact"
+    auxbasis: str | None = None
+    seed: int = 0
+    loc_tol: float = 1e-10
+    loc_max_sweeps: int = 1000
+    weights: tuple | None = None  # explicit (a_x, a_HF) for a DFA not in the table
+    grid_level: int | None = None  # None: the state's own grid level
+
+    def __post_init__(self):
+        if self.curvature not in (1, 2):
+            raise ValueError(f"LOSC curvature version must be 1 or 2, got {self.curvature!r}")
+        if self.kappa_coulomb not in ("exact", "df"):
+            raise ValueError(f"kappa_coulomb must be 'exact' or 'df', got {self.kappa_coulomb!r}")
+        if self.kappa_coulomb == "df" and not self.auxbasis:
+            raise ValueError("kappa_coulomb='df' needs an auxbasis (e.g. '6-31g')")
+        if self.window is not None:
+            lo, hi = (float(x) for x in self.window)
+            if not lo < hi:
+                raise ValueError(f"LOSC window needs low < high (eV), got {self.window!r}")
+            object.__setattr__(self, "window", (lo, hi))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LoscResult:
+    """One LOSC correction of one state (Hartree).
+
+    Per-spin entries (``c_lo``, ``kappa``, ``lam``, ``co_index``: the canonical
+    orbitals in the window) are tuples with one item for a restricted state and
+    two for an unrestricted one.  ``mo_energy`` are the corrected orbital
+    energies, shape of the state's.  ``mode`` is "post" (post-SCF, theory
+    5.7-5.8) or "scf" (SCF-LOSC with frozen orbitalets, 5.8), where ``state``
+    holds the self-consistent state.
+    """
+
+    de_losc: float
+    e_dfa: float
+    e_tot: float
+    mo_energy: np.ndarray
+    c_lo: tuple
+    kappa: tuple
+    lam: tuple
+    co_index: tuple
+    localization_converged: tuple
+    sweeps: tuple
+    a_x: float
+    a_hf: float
+    settings: LoscSettings
+    mode: str = "post"
+    state: object = None  # the SCF-LOSC ScfResult (mode "scf")
+
+    def __post_init__(self):
+        object.__setattr__(self, "mo_energy", _frozen_array(self.mo_energy))
+        for name in ("c_lo", "kappa", "lam"):
+            object.__setattr__(self, name, tuple(_frozen_array(x) for x in getattr(self, name)))
+        object.__setattr__(self, "co_index", tuple(tuple(int(i) for i in x) for x in self.co_index))
+
+
+# -- orbitalets (theory 5.2, 5.3) -------------------------------------------------------------
+def make_orbitalets(h_w: np.ndarray, dip_w: np.ndarray, gamma: float = 0.707, c: float = 1000.0,
+                    seed: int = 0, tol: float = 1e-10, max_sweeps: int = 1000):
+    """U maximizing G = Σ_i (1−γ) Σ_x (R_x)_ii² + γC H_ii² by Jacobi sweeps; theory (5.1)-(5.2).
+
+    Parameters
+    ----------
+    h_w : ndarray, shape (m, m)
+        Fock matrix in the window basis (Hartree).
+    dip_w : ndarray, shape (3, m, m)
+        Dipole (position) matrices in the window basis (bohr).
+
+    Returns
+    -------
+    u : ndarray, shape (m, m)
+        C_LO = C_w u.
+    converged : bool
+    sweeps : int
+    """
+    m = h_w.shape[0]
+    mats = np.ascontiguousarray(np.concatenate([dip_w, h_w[None]], axis=0), dtype=float)
+    weights = np.array([1.0 - gamma] * 3 + [gamma * c])
+    ut = np.eye(m)
+    if m < 2:
+        return ut.T.copy(), True, 0
+    pairs = np.array([(i, j) for i in range(m) for j in range(i + 1, m)], dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    sweep = kernel("jacobi_sweep")
+    for k in range(1, max_sweeps + 1):
+        gain = sweep(mats, weights, ut, pairs[rng.permutation(len(pairs))])
+        if gain < tol:
+            return ut.T.copy(), True, k
+    return ut.T.copy(), False, max_sweeps
+
+
+# -- curvature (theory 5.3, 5.4) --------------------------------------------------------------------
+def make_coulomb_diag(mol, c_lo: np.ndarray, kappa_coulomb: str = "exact", auxbasis: str | None = None):
+    """J_ij = (ii|jj) of orbitalet densities ρ_i = |φ_i|², exact or density-fitted; theory 5.10."""
+    nlo = c_lo.shape[1]
+    if nlo == 0:
+        return np.zeros((0, 0))
+    if kappa_coulomb == "df":
+        from pyscf import df
+
+        auxmol = df.addons.make_auxmol(mol, auxbasis)
+        int3c = df.incore.aux_e2(mol, auxmol, "int3c2e", aosym="s1")  # (nao, nao, naux)
+        b = np.einsum("mi,mnP,ni->iP", c_lo, int3c, c_lo, optimize=True)
+        v = auxmol.intor("int2c2e")
+        return b @ np.linalg.solve(v, b.T)
+    from pyscf.scf import hf
+
+    dms = np.einsum("mi,ni->imn", c_lo, c_lo)
+    vj = hf.get_jk(mol, dms, hermi=1, with_k=False)[0]
+    return np.einsum("imn,jnm->ij", vj, dms, optimize=True)
+
+
+def make_grid_integrals(mol, c_lo: np.ndarray, grid_level: int | None = None):
+    """X_ij = ∫ ρ_i^{2/3} ρ_j^{2/3} and S_ij = ∫ |φ_i||φ_j| on PySCF's DFT grid; theory (5.3), (5.4)."""
+    from pyscf import dft
+
+    grids = dft.gen_grid.Grids(mol)
+    if grid_level is not None:
+        grids.level = int(grid_level)
+    grids.build(with_non0tab=False)
+    nlo = c_lo.shape[1]
+    x, s = np.zeros((nlo, nlo)), np.zeros((nlo, nlo))
+    gram = kernel("grid_gram")
+    for p0 in range(0, grids.weights.size, GRID_BLOCK):
+        ao = dft.numint.eval_ao(mol, grids.coords[p0:p0 + GRID_BLOCK])
+        dx, ds = gram(ao @ c_lo, grids.weights[p0:p0 + GRID_BLOCK])
+        x += dx
+        s += ds
+    return x, s
+
+
+def make_kappa(j: np.ndarray, x: np.ndarray, s_abs: np.ndarray, a_x: float, a_hf: float,
+               tau: float = 1.2378, zeta: float = 8.0, version: int = 2) -> np.ndarray:
+    """LOSC curvature κ (v1, theory 5.3) or κ̃ (v2, theory 5.4).
+
+    κ_ij = (1 − a_HF) J_ij − a_x (2τC_x/3) X_ij;  v2: κ̃_ij = erf(ζS_ij)√|κ_ii κ_jj| + erfc(ζS_ij) κ_ij (i≠j).
+    """
+    kappa = (1.0 - a_hf) * j - a_x * (2.0 * tau * C_X / 3.0) * x
+    if version == 1:
+        return kappa
+    diag = np.diag(kappa).copy()
+    mean = np.sqrt(np.abs(np.outer(diag, diag)))
+    out = erf(zeta * s_abs) * mean + erfc(zeta * s_abs) * kappa
+    np.fill_diagonal(out, diag)
+    return out
+
+
+# -- occupations, energy, potential (theory 5.5-5.8) ------------------------------------------------
+def make_local_occupation(c_lo: np.ndarray, s1e: np.ndarray, dm: np.ndarray) -> np.ndarray:
+    """λ = C_LOᵀ S D S C_LO for one spin; theory (5.5)."""
+    sc = s1e @ c_lo
+    return sc.T @ dm @ sc
+
+
+def make_losc_energy(kappa: np.ndarray, lam: np.ndarray) -> float:
+    """ΔE = ½ Σ_i κ_ii λ_ii (1 − λ_ii) − ½ Σ_{i≠j} κ_ij λ_ij², one spin; theory (5.6)."""
+    d = np.diag(lam)
+    off = kappa * lam * lam
+    return float(0.5 * np.sum(np.diag(kappa) * d * (1.0 - d)) - 0.5 * (off.sum() - np.trace(off)))
+
+
+def make_losc_potential(s1e: np.ndarray, c_lo: np.ndarray, kappa: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """H_LOSC = S C_LO A C_LOᵀ S with A_ij = κ_ij (½δ_ij − λ_ij) = ∂ΔE/∂D, one spin; theory (5.7)."""
+    a = kappa * (0.5 * np.eye(len(lam)) - lam)
+    sc = s1e @ c_lo
+    return sc @ a @ sc.T
+
+
+def make_losc_mo_energy(mo_energy: np.ndarray, mo_coeff: np.ndarray, s1e: np.ndarray, c_lo: np.ndarray,
+                        kappa: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """ε_p^LOSC = ε_p + Σ_ij U_pi A_ij U_pj, U = C_COᵀ S C_LO, one spin; theory (5.8)."""
+    a = kappa * (0.5 * np.eye(len(lam)) - lam)
+    u = mo_coeff.T @ s1e @ c_lo
+    return mo_energy + np.einsum("pi,ij,pj->p", u, a, u, optimize=True)
+
+
+# -- the whole correction of one state --------------------------------------------------------------
+def _window_index(mo_energy: np.ndarray, window) -> np.ndarray:
+    if window is None:
+        return np.arange(mo_energy.size)
+    e_ev = mo_energy * HARTREE2EV
+    idx = np.flatnonzero((e_ev >= window[0]) & (e_ev < window[1]))
+    if idx.size == 0:
+        raise ValueError(f"LOSC window {window} eV holds no canonical orbitals")
+    return idx
+
+
+def make_losc_inputs(mol, result: ScfResult, settings: LoscSettings):
+    """Orbitalets and curvature of ``result``, one entry per spin (frozen for SCF-LOSC).
+
+    Returns (c_lo, kappa, co_index, converged, sweeps, a_x, a_hf) with tuples per spin.
+    """
+    a_x, a_hf = make_dfa_weights(result.method.xc, settings.weights)
+    restricted = result.restricted
+    spins = [(result.mo_coeff, result.mo_energy)] if restricted else \
+        [(result.mo_coeff[s], result.mo_energy[s]) for s in range(2)]
+    dip = mol.intor_symmetric("int1e_r", comp=3)
+    grid_level = settings.grid_level if settings.grid_level is not None else result.method.grid_level
+    out = {k: [] for k in ("c_lo", "kappa", "co_index", "converged", "sweeps")}
+    for c, e in spins:
+        idx = _window_index(e, settings.window)
+        c_w = c[:, idx]
+        h_w = np.diag(e[idx])  # the Fock matrix in its own canonical basis
+        dip_w = np.einsum("mi,xmn,nj->xij", c_w, dip, c_w, optimize=True)
+        u, conv, sweeps = make_orbitalets(h_w, dip_w, settings.loc_gamma, settings.loc_c, settings.seed,
+                                          settings.loc_tol, settings.loc_max_sweeps)
+        c_lo = c_w @ u
+        if a_x == 0.0 and a_hf == 1.0:  # HF: κ ≡ 0 (theory 5.4)
+            kappa = np.zeros((c_lo.shape[1],) * 2)
+        else:
+            j = make_coulomb_diag(mol, c_lo, settings.kappa_coulomb, settings.auxbasis)
+            x, s_abs = make_grid_integrals(mol, c_lo, grid_level)
+            kappa = make_kappa(j, x, s_abs, a_x, a_hf, settings.tau, settings.zeta, settings.curvature)
+        for k, v in zip(("c_lo", "kappa", "co_index", "converged", "sweeps"), (c_lo, kappa, idx, conv, sweeps)):
+            out[k].append(v)
+    return (tuple(out["c_lo"]), tuple(out["kappa"]), tuple(out["co_index"]), tuple(out["converged"]),
+            tuple(out["sweeps"]), a_x, a_hf)
+
+
+def make_losc_correction(mol, result: ScfResult, settings: LoscSettings | None = None, frozen=None) -> LoscResult:
+    """Post-SCF LOSC of one state (ground, ΔSCF or fractional); theory 5.9.
+
+    The orbitalets come from the state's own canonical orbitals and Fock
+    matrix and λ from its own density.  ``frozen`` (the output of
+    :func:`make_losc_inputs`) reuses given orbitalets and curvature.  The input
+    record is not modified; a new ``LoscResult`` is returned.
+    """
+    settings = settings or LoscSettings()
+    c_lo, kappa, co_index, conv, sweeps, a_x, a_hf = frozen or make_losc_inputs(mol, result, settings)
+    s1e = mol.intor_symmetric("int1e_ovlp")
+    restricted = result.restricted
+    occs = [result.mo_occ / 2] if restricted else [result.mo_occ[0], result.mo_occ[1]]
+    coeffs = [result.mo_coeff] if restricted else [result.mo_coeff[0], result.mo_coeff[1]]
+    energies = [result.mo_energy] if restricted else [result.mo_energy[0], result.mo_energy[1]]
+    de, lams, eps = 0.0, [], []
+    for c, n, e, lo, kap in zip(coeffs, occs, energies, c_lo, kappa):
+        dm = (c * n) @ c.T
+        lam = make_local_occupation(lo, s1e, dm)
+        de += make_losc_energy(kap, lam)
+        eps.append(make_losc_mo_energy(e, c, s1e, lo, kap, lam))
+        lams.append(lam)
+    if restricted:
+        de *= 2.0
+    mo_energy = eps[0] if restricted else np.array(eps)
+    return LoscResult(de_losc=de, e_dfa=result.e_tot, e_tot=result.e_tot + de, mo_energy=mo_energy, c_lo=c_lo,
+                      kappa=kappa, lam=tuple(lams), co_index=co_index, localization_converged=conv, sweeps=sweeps,
+                      a_x=a_x, a_hf=a_hf, settings=settings)
