@@ -221,3 +221,37 @@ def test_scan_chempot_bad_inputs(argv, fragment):
     assert p.returncode == 2, p.stderr
     assert len(lines) == 1 and lines[0].startswith("deltascf: error:") and fragment in lines[0], p.stderr
     assert not p.stdout
+
+
+# -- LOSC flags ---------------------------------------------------------------------------------
+def test_run_with_losc_json():
+    p = deltascf("run", "--atom", "H 0 0 0; H 10 0 0", "--basis", "6-31g", "--xc", "b3lyp", "--losc", "post",
+                 "--losc-fit-basis", "6-31g", "--json", "-")
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    losc = data["states"][0]["losc"]
+    assert {"delta_e", "e_tot", "mo_energy"} <= set(losc)
+    assert abs(losc["delta_e"] - 0.13428778258589236) < 1e-5  # cases.json losc-h2-stretched-post
+    assert data["losc"]["kappa_coulomb"] == "df" and data["losc"]["auxbasis"] == "6-31g"
+
+
+def test_scan_with_losc_table():
+    p = deltascf("scan", "--atom", "H 0 0 0; H 10 0 0", "--charge", "1", "--spin", "1", "--basis", "6-31g",
+                 "--xc", "b3lyp", "--channel", "remove:a:HOMO", "--deltas", "0,0.5,1", "--losc", "scf")
+    assert p.returncode == 0, p.stderr
+    assert "LOSC scf" in p.stdout
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["run", "--atom", WATER_ATOM, "--basis", "6-31g", "--xc", "camb3lyp", "--losc", "post"], "range-separated"),
+    (["run", "--atom", WATER_ATOM, *BASE, "--losc", "post", "--losc-window", "10"], "two numbers"),
+    (["run", "--atom", WATER_ATOM, *BASE, "--losc", "post", "--losc-window", "10,-30"], "low < high"),
+    (["run", "--atom", WATER_ATOM, *BASE, "--losc-fit-basis", "6-31g"], "need --losc"),
+    (["run", "--atom", WATER_ATOM, *BASE, "--losc", "post", "--losc-fit-basis", "nope"], "auxiliary basis"),
+    (["run", "--atom", WATER_ATOM, *BASE, "--losc", "both"], "invalid choice"),
+    ([*SCAN, "--channel", "add:a:LUMO", "--mode", "ensemble", "--losc", "post"], "--mode scf"),
+])
+def test_losc_bad_inputs(argv, fragment):
+    p = deltascf(*argv)
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 2 and len(lines) == 1 and fragment in lines[0], p.stderr

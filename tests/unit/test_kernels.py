@@ -1,0 +1,259 @@
+"""Unit tests for deltascf.kernels: each Numba kernel against its NumPy twin, and the physics.
+
+Pure and fast: seeded random input, no SCF.  Parity is absolute (PARITY_ATOL)
+on O(1) entries; the localization checks follow theory (5.1)-(5.2), the grid
+contractions theory (5.3)-(5.4).
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from tolerances import PARITY_ATOL
+
+from deltascf import kernels
+from deltascf.functionals.losc import make_orbitalets
+
+LOSC_WEIGHTS = np.array([0.293, 0.293, 0.293, 707.0])  # (1-γ) x3, γC at γ=0.707, C=1000
+UNIT_WEIGHTS = np.ones(4)
+SWEEPS = 4
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def random_mats(rng, m, nmat=4):
+    """Symmetric (nmat, m, m) with O(1) entries."""
+    a = rng.standard_normal((nmat, m, m)) / np.sqrt(m)
+    return np.ascontiguousarray(a + a.transpose(0, 2, 1))
+
+
+def random_orthogonal(rng, m):
+    q, r = np.linalg.qr(rng.standard_normal((m, m)))
+    return np.ascontiguousarray(q * np.sign(np.diag(r)))
+
+
+def shuffled_pairs(rng, m):
+    pairs = np.array([(i, j) for i in range(m) for j in range(i + 1, m)], dtype=np.int64)
+    return np.ascontiguousarray(pairs[rng.permutation(len(pairs))])
+
+
+def cost(mats, weights):
+    """G = Σ_M w_M Σ_i (M_ii)²; theory (5.1)."""
+    diag = np.diagonal(mats, axis1=1, axis2=2)
+    return float(np.sum(weights * np.sum(diag * diag, axis=1)))
+
+
+def rotate_pair(mats, theta):
+    """2x2 mats after φ_0 <- c φ_0 + s φ_1, φ_1 <- -s φ_0 + c φ_1 (theory 5.2)."""
+    c, s = np.cos(theta), np.sin(theta)
+    r = np.array([[c, s], [-s, c]])
+    return np.einsum("ab,qbc,dc->qad", r, mats, r)
+
+
+# -- jacobi_sweep ------------------------------------------------------------------------------
+@pytest.mark.parametrize("m", [2, 7, 30])
+@pytest.mark.parametrize("weights", [LOSC_WEIGHTS, UNIT_WEIGHTS], ids=["losc", "unit"])
+@pytest.mark.parametrize("start", ["identity", "orthogonal"])
+def test_jacobi_sweep_parity(m, weights, start):
+    rng = np.random.default_rng(1000 + m)
+    mats0 = random_mats(rng, m)
+    ut0 = np.eye(m) if start == "identity" else random_orthogonal(rng, m)
+    mats_nb, ut_nb = mats0.copy(), ut0.copy()
+    mats_np, ut_np = mats0.copy(), ut0.copy()
+    for _ in range(SWEEPS):
+        pairs = shuffled_pairs(rng, m)
+        g_nb = kernels.jacobi_sweep(mats_nb, weights, ut_nb, pairs.copy())
+        g_np = kernels.jacobi_sweep_ref(mats_np, weights, ut_np, pairs.copy())
+        assert isinstance(g_nb, float) and isinstance(g_np, float)
+        # a gain is a difference of G = Σ w Σ M_ii² (up to ~1e4 with w_H = 707): compare it on G's scale
+        assert_allclose(g_nb, g_np, rtol=0, atol=PARITY_ATOL * max(1.0, cost(mats_np, weights)))
+        assert_allclose(mats_nb, mats_np, rtol=0, atol=PARITY_ATOL)
+        assert_allclose(ut_nb, ut_np, rtol=0, atol=PARITY_ATOL)
+
+
+@pytest.mark.parametrize("impl", [kernels.jacobi_sweep, kernels.jacobi_sweep_ref], ids=["numba", "numpy"])
+@pytest.mark.parametrize("m", [2, 7, 30])
+@pytest.mark.parametrize("weights", [LOSC_WEIGHTS, UNIT_WEIGHTS], ids=["losc", "unit"])
+def test_jacobi_sweep_invariants(impl, m, weights):
+    """gain >= 0 and = ΔG; ut orthogonal; mats symmetric, traces kept, and mats = ut M0 utᵀ."""
+    rng = np.random.default_rng(2000 + m)
+    mats0 = random_mats(rng, m)
+    mats, ut = mats0.copy(), np.eye(m)
+    traces0 = np.trace(mats0, axis1=1, axis2=2)
+    g_prev = cost(mats, weights)
+    gains = []
+    for _ in range(SWEEPS):
+        gain = impl(mats, weights, ut, shuffled_pairs(rng, m))
+        g_now = cost(mats, weights)
+        assert gain >= 0.0
+        assert abs((g_now - g_prev) - gain) <= 1e-9 * max(1.0, abs(g_now))
+        gains.append(gain)
+        g_prev = g_now
+        assert_allclose(ut @ ut.T, np.eye(m), rtol=0, atol=1e-12)
+        assert_allclose(mats, mats.transpose(0, 2, 1), rtol=0, atol=1e-12)
+        assert_allclose(np.trace(mats, axis1=1, axis2=2), traces0, rtol=0, atol=1e-11)
+        # the rotation of ut is the one applied to the matrices (row i of ut = orbitalet i)
+        assert_allclose(np.einsum("ia,qab,jb->qij", ut, mats0, ut), mats, rtol=0, atol=1e-11)
+    assert gains[0] > 0.0  # random input is not a stationary point
+    assert gains[-1] < gains[0]
+
+
+def test_jacobi_sweep_skips_stationary_pairs():
+    """Matrices that are already diagonal (H only) give zero gain and no rotation."""
+    m = 5
+    mats = np.zeros((4, m, m))
+    mats[3] = np.diag(np.arange(m, dtype=float))
+    for impl in (kernels.jacobi_sweep, kernels.jacobi_sweep_ref):
+        mm, ut = mats.copy(), np.eye(m)
+        gain = impl(mm, LOSC_WEIGHTS, ut, shuffled_pairs(np.random.default_rng(0), m))
+        assert gain == 0.0
+        assert np.array_equal(ut, np.eye(m))
+        assert np.array_equal(mm, mats)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("weights", [LOSC_WEIGHTS, UNIT_WEIGHTS], ids=["losc", "unit"])
+def test_jacobi_pair_angle_beats_brute_force_scan(seed, weights):
+    """θ* = ¼ atan2(B, A) of (5.2) is at least as good as the best of 2001 angles in [-π/4, π/4]."""
+    rng = np.random.default_rng(seed)
+    mats0 = random_mats(rng, 2)
+    g0 = cost(mats0, weights)
+    thetas = np.linspace(-np.pi / 4, np.pi / 4, 2001)
+    scan = np.array([cost(rotate_pair(mats0, t), weights) for t in thetas])
+    pairs = np.array([[0, 1]], dtype=np.int64)
+    for impl in (kernels.jacobi_sweep, kernels.jacobi_sweep_ref):
+        mats, ut = mats0.copy(), np.eye(2)
+        gain = impl(mats, weights, ut, pairs)
+        g_opt = cost(mats, weights)
+        tol = 1e-12 * max(1.0, abs(g0))
+        assert g_opt >= scan.max() - tol
+        assert abs(g_opt - g0 - gain) <= tol
+        assert gain >= scan.max() - g0 - tol
+        # the scan's best angle lies next to θ* (grid step π/4000); ut = [[c, s], [-s, c]]
+        theta = np.arctan2(ut[0, 1], ut[0, 0])
+        assert abs(theta) <= np.pi / 4 + 1e-12
+        assert abs(theta - thetas[np.argmax(scan)]) <= 2 * (thetas[1] - thetas[0])
+        assert_allclose(mats, rotate_pair(mats0, theta), rtol=0, atol=1e-12)
+
+
+# -- grid_gram ---------------------------------------------------------------------------------
+def random_grid(seed=7, ngrid=3000, nlo=17):
+    rng = np.random.default_rng(seed)
+    phi = rng.standard_normal((ngrid, nlo))
+    phi[rng.random((ngrid, nlo)) < 0.1] = 0.0  # exact zeros (|0|^{4/3} = 0)
+    phi[:5] = 0.0  # whole zero rows
+    phi[:, 3] = 0.0  # one orbitalet vanishing everywhere
+    weights = rng.random(ngrid) * (2.0 / ngrid)  # Σ w ~ 1, so X and S are O(1)
+    return phi, weights
+
+
+def test_grid_gram_parity():
+    phi, w = random_grid()
+    assert (phi < 0).any() and (phi == 0).any()
+    x_nb, s_nb = kernels.grid_gram(phi, w)
+    x_np, s_np = kernels.grid_gram_ref(phi, w)
+    assert x_nb.shape == s_nb.shape == (17, 17)
+    assert_allclose(x_nb, x_np, rtol=0, atol=PARITY_ATOL)
+    assert_allclose(s_nb, s_np, rtol=0, atol=PARITY_ATOL)
+    for x, s in ((x_nb, s_nb), (x_np, s_np)):
+        assert_allclose(x, x.T, rtol=0, atol=1e-13)
+        assert_allclose(s, s.T, rtol=0, atol=1e-13)
+        assert_allclose(np.diag(s), w @ phi**2, rtol=0, atol=1e-12)
+        assert_allclose(np.diag(x), w @ np.abs(phi) ** (8.0 / 3.0), rtol=0, atol=1e-12)
+        assert np.all(x[3] == 0.0) and np.all(s[3] == 0.0)
+        assert np.all(x >= 0.0) and np.all(s >= 0.0)
+
+
+def test_grid_gram_accepts_non_contiguous_input():
+    """The Numba twin copies non-contiguous / non-float64 input; same numbers as the reference."""
+    phi, w = random_grid(seed=8, ngrid=400, nlo=9)
+    phi_f = np.asfortranarray(phi)
+    w_strided = np.repeat(w, 2)[::2]
+    x_nb, s_nb = kernels.grid_gram(phi_f, w_strided)
+    x_np, s_np = kernels.grid_gram_ref(phi, w)
+    assert_allclose(x_nb, x_np, rtol=0, atol=PARITY_ATOL)
+    assert_allclose(s_nb, s_np, rtol=0, atol=PARITY_ATOL)
+
+
+def test_grid_gram_blocks_add_up():
+    """Grid integrals are sums over points: two blocks add up to the whole grid (make_grid_integrals)."""
+    phi, w = random_grid(seed=9)
+    x, s = kernels.grid_gram(phi, w)
+    x1, s1 = kernels.grid_gram(phi[:1234], w[:1234])
+    x2, s2 = kernels.grid_gram(phi[1234:], w[1234:])
+    assert_allclose(x1 + x2, x, rtol=0, atol=PARITY_ATOL)
+    assert_allclose(s1 + s2, s, rtol=0, atol=PARITY_ATOL)
+
+
+# -- make_orbitalets through the dispatch -----------------------------------------------------------
+def small_localization_problem(seed=3, m=6):
+    rng = np.random.default_rng(seed)
+    h_w = np.diag(np.sort(rng.uniform(-1.0, 0.5, m)))  # a Fock matrix in its canonical basis
+    dip_w = random_mats(rng, m, nmat=3)
+    return h_w, dip_w
+
+
+def test_make_orbitalets_numba_equals_numpy(monkeypatch):
+    h_w, dip_w = small_localization_problem()
+    monkeypatch.delenv("DELTASCF_KERNELS", raising=False)
+    u_nb, conv_nb, sweeps_nb = make_orbitalets(h_w, dip_w, seed=5)
+    monkeypatch.setenv("DELTASCF_KERNELS", "numpy")
+    u_np, conv_np, sweeps_np = make_orbitalets(h_w, dip_w, seed=5)
+    assert conv_nb and conv_np
+    assert sweeps_nb == sweeps_np
+    assert_allclose(u_nb, u_np, rtol=0, atol=PARITY_ATOL)
+    assert_allclose(u_nb.T @ u_nb, np.eye(6), rtol=0, atol=1e-12)
+
+
+def test_make_orbitalets_deterministic_and_stationary(monkeypatch):
+    monkeypatch.delenv("DELTASCF_KERNELS", raising=False)
+    h_w, dip_w = small_localization_problem()
+    h0, d0 = h_w.copy(), dip_w.copy()
+    u1, conv1, sweeps1 = make_orbitalets(h_w, dip_w, seed=11)
+    u2, conv2, sweeps2 = make_orbitalets(h_w, dip_w, seed=11)
+    assert np.array_equal(u1, u2) and conv1 == conv2 and sweeps1 == sweeps2
+    assert np.array_equal(h_w, h0) and np.array_equal(dip_w, d0)  # inputs untouched
+    # the result is a stationary point that beats the start: one more sweep gains (almost) nothing
+    mats = np.concatenate([dip_w, h_w[None]])
+    rotated = np.ascontiguousarray(np.einsum("ai,qab,bj->qij", u1, mats, u1))
+    assert cost(rotated, LOSC_WEIGHTS) >= cost(mats, LOSC_WEIGHTS)
+    extra = kernels.jacobi_sweep(rotated, LOSC_WEIGHTS, np.eye(6), shuffled_pairs(np.random.default_rng(0), 6))
+    assert extra < 1e-8
+
+
+# -- the Python bodies of the Numba kernels ---------------------------------------------------------
+PY_BODY_CHECK = textwrap.dedent("""
+    import numpy as np
+    import deltascf.kernels as k
+    assert not hasattr(k.jacobi_sweep, "py_func"), "JIT is on"
+    rng = np.random.default_rng(0)
+    m = 6
+    a = rng.standard_normal((4, m, m)) / np.sqrt(m)
+    mats = a + a.transpose(0, 2, 1)
+    w = np.array([0.293, 0.293, 0.293, 707.0])
+    pairs = np.array([(i, j) for i in range(m) for j in range(i + 1, m)], dtype=np.int64)
+    m1, u1, m2, u2 = mats.copy(), np.eye(m), mats.copy(), np.eye(m)
+    for _ in range(3):
+        p = pairs[rng.permutation(len(pairs))]
+        g1 = k.jacobi_sweep(m1, w, u1, p)
+        g2 = k.jacobi_sweep_ref(m2, w, u2, p)
+        assert abs(g1 - g2) <= 1e-10 * max(1.0, g1), (g1, g2)
+        assert np.max(np.abs(m1 - m2)) <= 1e-10 and np.max(np.abs(u1 - u2)) <= 1e-10
+    phi = rng.standard_normal((500, 7))
+    phi[rng.random(phi.shape) < 0.1] = 0.0
+    wg = rng.random(500) / 250
+    for x, y in zip(k.grid_gram(phi, wg), k.grid_gram_ref(phi, wg)):
+        assert np.max(np.abs(x - y)) <= 1e-10
+    print("OK")
+""")
+
+
+def test_kernel_python_bodies_without_jit():
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    env.pop("DELTASCF_KERNELS", None)
+    proc = subprocess.run([sys.executable, "-c", PY_BODY_CHECK], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().endswith("OK")
