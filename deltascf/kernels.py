@@ -128,7 +128,7 @@ def _abs_powers(phi, weights):  # pragma: no cover - compiled
         w = weights[g]
         for i in range(nlo):
             v = abs(phi[g, i])
-            p = v ** (4.0 / 3.0) if v > 0.0 else 0.0
+            p = v * np.cbrt(v)  # |φ|^{4/3}; cbrt vectorizes, pow does not
             a[g, i] = v
             r[g, i] = p
             aw[g, i] = v * w

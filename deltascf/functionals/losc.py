@@ -109,6 +109,8 @@ def make_orbitalets(h_w: np.ndarray, dip_w: np.ndarray, gamma: float = 0.707, c:
                     seed: int = 0, tol: float = 1e-10, max_sweeps: int = 1000):
     """U maximizing G = Σ_i (1−γ) Σ_x (R_x)_ii² + γC H_ii² by Jacobi sweeps; theory (5.1)-(5.2).
 
+    Sweeps stop when a sweep gains less than ``tol`` · max(1, G).
+
     Parameters
     ----------
     h_w : ndarray, shape (m, m)
@@ -134,49 +136,86 @@ def make_orbitalets(h_w: np.ndarray, dip_w: np.ndarray, gamma: float = 0.707, c:
     sweep = kernel("jacobi_sweep")
     for k in range(1, max_sweeps + 1):
         gain = sweep(mats, weights, ut, pairs[rng.permutation(len(pairs))])
-        if gain < tol:
+        # relative to G: with C = 1000 the cost of a large molecule reaches 1e5-1e6,
+        # where an absolute 1e-10 lies below round-off and is never reached
+        cost = float(np.sum(weights[:, None] * np.diagonal(mats, axis1=1, axis2=2) ** 2))
+        if gain < tol * max(1.0, cost):
             return ut.T.copy(), True, k
     return ut.T.copy(), False, max_sweeps
 
 
 # -- curvature (theory 5.3, 5.4) --------------------------------------------------------------------
-def make_coulomb_diag(mol, c_lo: np.ndarray, kappa_coulomb: str = "exact", auxbasis: str | None = None):
-    """J_ij = (ii|jj) of orbitalet densities ρ_i = |φ_i|², exact or density-fitted; theory 5.10."""
-    nlo = c_lo.shape[1]
-    if nlo == 0:
-        return np.zeros((0, 0))
+#: largest in-core (s4) ERI array used for the exact Coulomb curvature, in bytes
+ERI_INCORE_MAX = 1.0e9
+
+
+def _packed_density(c_lo: np.ndarray) -> np.ndarray:
+    """Orbitalet densities c_i c_iᵀ packed as PySCF's s4 pairs (off-diagonal doubled), (nlo, npair)."""
+    nao = c_lo.shape[0]
+    rows, cols = np.tril_indices(nao)
+    scale = np.where(rows == cols, 1.0, 2.0)
+    return (c_lo[rows, :] * c_lo[cols, :]).T * scale
+
+
+def make_coulomb_diag(mol, c_los, kappa_coulomb: str = "exact", auxbasis: str | None = None):
+    """J_ij = (ii|jj) of orbitalet densities ρ_i = |φ_i|², exact or density-fitted; theory 5.10.
+
+    ``c_los`` is a list of (nao, nlo) orbitalet sets (one per spin); the
+    integrals are evaluated once for all of them.  Exact J uses the in-core
+    ERIs when they fit in ``ERI_INCORE_MAX`` bytes, else direct J builds.
+    """
     if kappa_coulomb == "df":
         from pyscf import df
 
         auxmol = df.addons.make_auxmol(mol, auxbasis)
-        int3c = df.incore.aux_e2(mol, auxmol, "int3c2e", aosym="s1")  # (nao, nao, naux)
-        b = np.einsum("mi,mnP,ni->iP", c_lo, int3c, c_lo, optimize=True)
+        int3c = df.incore.aux_e2(mol, auxmol, "int3c2e", aosym="s2ij")  # (npair, naux)
         v = auxmol.intor("int2c2e")
-        return b @ np.linalg.solve(v, b.T)
+        out = []
+        for c in c_los:
+            b = _packed_density(c) @ int3c
+            out.append(b @ np.linalg.solve(v, b.T))
+        return out
+    nao = mol.nao_nr()
+    npair = nao * (nao + 1) // 2
+    if npair * npair * 8 <= ERI_INCORE_MAX:
+        eri = mol.intor("int2e", aosym="s4")
+        out = []
+        for c in c_los:
+            d = _packed_density(c)
+            out.append(d @ eri @ d.T)
+        return out
     from pyscf.scf import hf
 
-    dms = np.einsum("mi,ni->imn", c_lo, c_lo)
-    vj = hf.get_jk(mol, dms, hermi=1, with_k=False)[0]
-    return np.einsum("imn,jnm->ij", vj, dms, optimize=True)
+    out = []
+    for c in c_los:
+        dms = np.einsum("mi,ni->imn", c, c)
+        vj = hf.get_jk(mol, dms, hermi=1, with_k=False)[0]
+        out.append(np.einsum("imn,jnm->ij", vj, dms, optimize=True))
+    return out
 
 
-def make_grid_integrals(mol, c_lo: np.ndarray, grid_level: int | None = None):
-    """X_ij = ∫ ρ_i^{2/3} ρ_j^{2/3} and S_ij = ∫ |φ_i||φ_j| on PySCF's DFT grid; theory (5.3), (5.4)."""
+def make_grid_integrals(mol, c_los, grid_level: int | None = None):
+    """X_ij = ∫ ρ_i^{2/3} ρ_j^{2/3} and S_ij = ∫ |φ_i||φ_j| on PySCF's DFT grid; theory (5.3), (5.4).
+
+    ``c_los`` is a list of orbitalet sets (one per spin); the grid and the AO
+    values are built once for all.  Returns a list of (X, S) pairs.
+    """
     from pyscf import dft
 
     grids = dft.gen_grid.Grids(mol)
     if grid_level is not None:
         grids.level = int(grid_level)
     grids.build(with_non0tab=False)
-    nlo = c_lo.shape[1]
-    x, s = np.zeros((nlo, nlo)), np.zeros((nlo, nlo))
+    out = [[np.zeros((c.shape[1],) * 2), np.zeros((c.shape[1],) * 2)] for c in c_los]
     gram = kernel("grid_gram")
     for p0 in range(0, grids.weights.size, GRID_BLOCK):
         ao = dft.numint.eval_ao(mol, grids.coords[p0:p0 + GRID_BLOCK])
-        dx, ds = gram(ao @ c_lo, grids.weights[p0:p0 + GRID_BLOCK])
-        x += dx
-        s += ds
-    return x, s
+        w = grids.weights[p0:p0 + GRID_BLOCK]
+        for acc, c in zip(out, c_los):
+            dx, ds = gram(ao @ c, w)
+            acc[0] += dx
+            acc[1] += ds
+    return [tuple(acc) for acc in out]
 
 
 def make_kappa(j: np.ndarray, x: np.ndarray, s_abs: np.ndarray, a_x: float, a_hf: float,
@@ -246,25 +285,32 @@ def make_losc_inputs(mol, result: ScfResult, settings: LoscSettings):
         [(result.mo_coeff[s], result.mo_energy[s]) for s in range(2)]
     dip = mol.intor_symmetric("int1e_r", comp=3)
     grid_level = settings.grid_level if settings.grid_level is not None else result.method.grid_level
-    out = {k: [] for k in ("c_lo", "kappa", "co_index", "converged", "sweeps")}
-    for c, e in spins:
+    # a closed-shell unrestricted state has identical spins: localize and integrate once
+    same_spins = len(spins) == 2 and np.allclose(spins[0][0], spins[1][0], rtol=0, atol=1e-10) and \
+        np.allclose(spins[0][1], spins[1][1], rtol=0, atol=1e-10)
+    work = spins[:1] if same_spins else spins
+    c_lo, co_index, conv, sweeps = [], [], [], []
+    for c, e in work:
         idx = _window_index(e, settings.window)
         c_w = c[:, idx]
         h_w = np.diag(e[idx])  # the Fock matrix in its own canonical basis
         dip_w = np.einsum("mi,xmn,nj->xij", c_w, dip, c_w, optimize=True)
-        u, conv, sweeps = make_orbitalets(h_w, dip_w, settings.loc_gamma, settings.loc_c, settings.seed,
-                                          settings.loc_tol, settings.loc_max_sweeps)
-        c_lo = c_w @ u
-        if a_x == 0.0 and a_hf == 1.0:  # HF: κ ≡ 0 (theory 5.4)
-            kappa = np.zeros((c_lo.shape[1],) * 2)
-        else:
-            j = make_coulomb_diag(mol, c_lo, settings.kappa_coulomb, settings.auxbasis)
-            x, s_abs = make_grid_integrals(mol, c_lo, grid_level)
-            kappa = make_kappa(j, x, s_abs, a_x, a_hf, settings.tau, settings.zeta, settings.curvature)
-        for k, v in zip(("c_lo", "kappa", "co_index", "converged", "sweeps"), (c_lo, kappa, idx, conv, sweeps)):
-            out[k].append(v)
-    return (tuple(out["c_lo"]), tuple(out["kappa"]), tuple(out["co_index"]), tuple(out["converged"]),
-            tuple(out["sweeps"]), a_x, a_hf)
+        u, ok, nsweep = make_orbitalets(h_w, dip_w, settings.loc_gamma, settings.loc_c, settings.seed,
+                                        settings.loc_tol, settings.loc_max_sweeps)
+        c_lo.append(c_w @ u)
+        co_index.append(idx)
+        conv.append(ok)
+        sweeps.append(nsweep)
+    if a_x == 0.0 and a_hf == 1.0:  # HF: κ ≡ 0 (theory 5.4)
+        kappa = [np.zeros((c.shape[1],) * 2) for c in c_lo]
+    else:
+        js = make_coulomb_diag(mol, c_lo, settings.kappa_coulomb, settings.auxbasis)
+        xs = make_grid_integrals(mol, c_lo, grid_level)
+        kappa = [make_kappa(j, x, s_abs, a_x, a_hf, settings.tau, settings.zeta, settings.curvature)
+                 for j, (x, s_abs) in zip(js, xs)]
+    if same_spins:
+        c_lo, kappa, co_index, conv, sweeps = (v * 2 for v in (c_lo, kappa, co_index, conv, sweeps))
+    return tuple(c_lo), tuple(kappa), tuple(co_index), tuple(conv), tuple(sweeps), a_x, a_hf
 
 
 def make_losc_correction(mol, result: ScfResult, settings: LoscSettings | None = None, frozen=None) -> LoscResult:
