@@ -35,6 +35,7 @@ __all__ = [
     "parse_label",
     "make_tracked_occ",
     "make_overlap",
+    "make_matched_orbital",
     "Channel",
 ]
 
@@ -369,6 +370,18 @@ def _resolve_explicit(rows, nmo: int, restricted: bool) -> ResolvedOccupation:
 def make_overlap(c_ref: np.ndarray, c_new: np.ndarray, s1e: np.ndarray) -> np.ndarray:
     """O = C_refᵀ S C_new for one spin; theory (1.4)."""
     return c_ref.conj().T @ s1e @ c_new
+
+
+def make_matched_orbital(mo_coeff: np.ndarray, mo_occ: np.ndarray, c_p: np.ndarray, s1e: np.ndarray,
+                         value: float) -> int:
+    """Index of the orbital with occupation ``value`` that overlaps most with ``c_p`` (one spin).
+
+    Follows one orbital (a channel orbital, a parent orbital) into another
+    state; theory §3.3 matches orbitals across I, J and K this way.
+    """
+    weight = np.abs(mo_coeff.T @ s1e @ c_p) ** 2
+    weight = np.where(np.abs(np.asarray(mo_occ) - value) < 1e-10, weight, -1.0)
+    return int(np.argmax(weight))
 
 
 def make_tracked_occ(ovlp: np.ndarray, occ_ref: np.ndarray) -> np.ndarray:

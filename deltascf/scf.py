@@ -15,7 +15,7 @@ import pyscf
 from pyscf import dft, lib, scf
 
 from . import __version__
-from .occupations import Occupation, ResolvedOccupation, make_overlap, make_tracked_occ
+from .occupations import Occupation, ResolvedOccupation, make_matched_orbital, make_overlap, make_tracked_occ
 from .results import Method, ScfResult
 
 __all__ = ["run_state", "run_state_method", "run_scf_losc", "run_losc", "make_losc_orbital_energy", "purify_singlet", "make_orbital_grad", "make_spin_square",
@@ -501,14 +501,10 @@ def make_losc_orbital_energy(losc, result: ScfResult, spin: int, k: int, s1e: np
     if losc.state is None:
         return float(losc.mo_energy[k] if result.restricted else losc.mo_energy[spin, k])
     st = losc.state
-    c_new = st.mo_coeff if st.restricted else st.mo_coeff[spin]
-    occ_new = st.mo_occ if st.restricted else st.mo_occ[spin]
-    c_old = result.mo_coeff if result.restricted else result.mo_coeff[spin]
-    occ_old = result.mo_occ if result.restricted else result.mo_occ[spin]
-    weight = np.abs(c_new.T @ s1e @ c_old[:, k]) ** 2
-    weight = np.where(np.abs(occ_new - occ_old[k]) < 1e-10, weight, -1.0)
-    e = st.mo_energy if st.restricted else st.mo_energy[spin]
-    return float(e[int(np.argmax(weight))])
+    pick = (lambda a: a) if st.restricted else (lambda a: a[spin])
+    occ_old = pick(result.mo_occ)
+    q = make_matched_orbital(pick(st.mo_coeff), pick(st.mo_occ), pick(result.mo_coeff)[:, k], s1e, occ_old[k])
+    return float(pick(st.mo_energy)[q])
 
 
 def make_ensemble_energies(mol, method: Method, dm_low: np.ndarray, dm_high: np.ndarray, deltas, verbose: int = 0):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from pyscf.data.elements import chemcore
 
-from ..occupations import Channel, Label, Occupation, SpecError
+from ..occupations import Channel, Label, Occupation, SpecError, make_matched_orbital
 from ..results import Method, ScfResult
 from ..scf import make_losc_orbital_energy, run_losc, run_state_method
 
@@ -117,13 +117,6 @@ def make_channels(mo_occ: np.ndarray, which, ncore: int = 0, n_virtual: int = N_
     return out
 
 
-def _matched_orbital(neighbour: ScfResult, spin: int, c_p: np.ndarray, s1e: np.ndarray, value: float) -> int:
-    """The neighbour's orbital with occupation ``value`` that overlaps most with c_p."""
-    weight = np.abs(neighbour.mo_coeff[spin].T @ s1e @ c_p) ** 2
-    weight = np.where(np.abs(neighbour.mo_occ[spin] - value) < 1e-10, weight, -1.0)
-    return int(np.argmax(weight))
-
-
 def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, reference: str = "uks",
                         tracking: str = "imom", start: ScfResult | None = None, ground=None,
                         n_virtual: int = N_VIRTUAL, density_fit: str | None = None, grid_level: int | None = None,
@@ -170,7 +163,7 @@ def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, re
         occ = np.array(start.mo_occ, copy=True)
         occ[s, p] = 1.0 if ch.kind == "add" else 0.0
         nb = run_state_method(mol, method, Occupation.from_occ(occ), ground=start, verbose=verbose)
-        q = _matched_orbital(nb, s, start.mo_coeff[s][:, p], s1e, occ[s, p])
+        q = make_matched_orbital(nb.mo_coeff[s], nb.mo_occ[s], start.mo_coeff[s][:, p], s1e, occ[s, p])
         if losc:
             nb_losc = run_losc(mol, nb, losc, losc_settings, verbose)
             corrections.append(nb_losc)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from ..occupations import Channel, Occupation
+from ..occupations import Channel, Occupation, make_matched_orbital
 from ..results import Method, ScfResult, _frozen_array
 from ..scf import _spin_dms, make_ensemble_energies, make_losc_orbital_energy, run_losc, run_state_method
 
@@ -136,16 +136,6 @@ class ChargeScan:
 
 
 # -- the scan -------------------------------------------------------------------------------
-def _channel_orbital(result: ScfResult, spin: int, c_prev: np.ndarray, s1e: np.ndarray, value: float) -> int:
-    """Index of the orbital of ``result`` that carries the channel: the one with
-    occupation ``value`` that overlaps most with the previous channel orbital."""
-    c = result.mo_coeff[spin]
-    weight = np.abs(c.T @ s1e @ c_prev) ** 2
-    candidates = np.abs(result.mo_occ[spin] - value) < 1e-10
-    weight = np.where(candidates, weight, -1.0)
-    return int(np.argmax(weight))
-
-
 def make_extrapolated_dm(history, delta: float) -> np.ndarray:
     """Polynomial (Lagrange) extrapolation of D(δ) through the given (δ_k, D_k) pairs.
 
@@ -175,7 +165,7 @@ def _walk_scf(mol, method, start: ScfResult, spin: int, p: int, order, s1e, verb
         occ[spin, p_prev] = d
         dm0 = make_extrapolated_dm(history[-3:], d) if len(history) >= 2 else None
         r = run_state_method(mol, method, Occupation.from_occ(occ), ground=prev, dm0=dm0, verbose=verbose)
-        p_new = _channel_orbital(r, spin, prev.mo_coeff[spin][:, p_prev], s1e, d)
+        p_new = make_matched_orbital(r.mo_coeff[spin], r.mo_occ[spin], prev.mo_coeff[spin][:, p_prev], s1e, d)
         results[d] = (r, p_new)
         history.append((d, _spin_dms(r.mo_coeff, r.mo_occ)))
         prev, p_prev = r, p_new
