@@ -129,6 +129,7 @@ def _bad_inputs(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_bad_inputs_one_line_exit_2(tmp_path):
     failures = []
     for name, argv, fragment in _bad_inputs(tmp_path):

@@ -116,6 +116,7 @@ def test_stretched_h2_cation_scan_with_losc():
     assert abs(losc.e_tot[-1] - exact) < 5e-3 < abs(dfa.e_tot[-1] - exact)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("state", ["ground", "a:HOMO->LUMO"])
 def test_theorem_table_removal_error_halved_by_losc(water_631g, state):
     plain = chemical_potentials(water_631g, "b3lyp", state, "frontier")
