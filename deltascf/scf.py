@@ -420,6 +420,8 @@ def run_state_method(mol, method: Method, occupation: Occupation, *, ground=None
         if occupation.is_ground:
             return ground
     c_ref, occ_ground = _ground_orbitals(ground, restricted)
+    if c_ref.shape[-2] != nmo:
+        raise ValueError(f"the given ground state has {c_ref.shape[-2]} basis functions, the molecule {nmo}")
     resolved = occupation.resolve(_ground_nelec(occ_ground), c_ref.shape[-1], restricted)
     mf = _make_mf(mol, method, verbose)
     mf = _wrap(mf, c_ref, resolved.mo_occ, method.tracking)

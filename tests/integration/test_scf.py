@@ -160,6 +160,11 @@ def test_density_fitting_and_range_separated(make_mol):
     assert r.converged and not r.collapsed and r.method.density_fit == "def2-universal-jkfit"
 
 
+def test_ground_from_another_basis_refused(make_mol, water_b3lyp_ground):
+    with pytest.raises(ValueError, match="basis functions"):
+        run_state(make_mol(basis="sto-3g"), "b3lyp", "a:HOMO->LUMO", ground=water_b3lyp_ground)
+
+
 def test_restricted_refuses_open_shell(make_mol):
     with pytest.raises(ValueError, match="spin 0"):
         run_state(make_mol(basis="sto-3g", spin=2), "hf", reference="rhf")
