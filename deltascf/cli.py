@@ -42,6 +42,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--conv-tol", type=float, default=1e-9, help="energy convergence (Hartree)")
     p.add_argument("--max-cycle", type=int, default=100)
     p.add_argument("--json", metavar="PATH", help="write JSON to PATH, or - for stdout")
+    p.add_argument("--output", metavar="STUDY.h5", help="save the records to a new HDF5 study file (docs/io.md)")
     p.add_argument("--losc", choices=["post", "scf"], help="LOSC correction: post-SCF, or SCF-LOSC with frozen orbitalets")
     p.add_argument("--losc-fit-basis", metavar="AUXBASIS",
                    help="density-fit the Coulomb part of the LOSC curvature with this basis (default: exact)")
@@ -235,6 +236,9 @@ def _setup(args):
     if args.density_fit:
         check_auxbasis(mol, args.density_fit)
     _check_output(args.json)
+    _check_output(args.output)
+    if args.output and os.path.exists(args.output):
+        raise InputError(f"{args.output}: exists; choose a new study file")
     return mol, method
 
 
@@ -293,6 +297,16 @@ def _warn(label: str, converged: bool, collapsed: bool) -> bool:
     return not converged
 
 
+def _save_study(args, mol, records) -> None:
+    """Write [(label, record)] to the --output study file (one atomic write per record)."""
+    if not args.output:
+        return
+    from .io import save
+
+    for label, record in records:
+        save(args.output, record, mol=mol, label=label)
+
+
 def _emit(args, summary: dict, text: str) -> None:
     if args.json:
         _write_json(args.json, summary)
@@ -320,6 +334,7 @@ def _cmd_run(args) -> int:
 
         corrections = [run_losc(mol, r, args.losc, losc_settings) for r in results]
 
+    _save_study(args, mol, list(zip(labels, results)) + list(zip(labels, corrections or [])))
     _emit(args, make_states_summary(labels, results, ground, corrections),
           format_states(labels, results, ground, corrections))
     failed = [_warn(f"{label} ({r.spec})", r.converged, r.collapsed) for label, r in zip(labels, results)]
@@ -367,6 +382,7 @@ def _cmd_scan(args) -> int:
                        tracking=method.tracking, density_fit=method.density_fit, grid_level=method.grid_level,
                        conv_tol=method.conv_tol, max_cycle=method.max_cycle, losc=args.losc,
                        losc_settings=losc_settings)
+    _save_study(args, mol, [("scan", scan)])
     _emit(args, make_scan_summary(scan), format_scan(scan))
     failed = [_warn(f"point delta = {d:g}", c, x) for d, c, x in zip(scan.delta, scan.converged, scan.collapsed)]
     return EXIT_NOT_CONVERGED if any(failed) else EXIT_OK
@@ -396,6 +412,7 @@ def _cmd_chempot(args) -> int:
                                 tracking=method.tracking, density_fit=method.density_fit,
                                 grid_level=method.grid_level, conv_tol=method.conv_tol, max_cycle=method.max_cycle,
                                 losc=args.losc, losc_settings=losc_settings)
+    _save_study(args, mol, [("theorem", table)])
     _emit(args, make_theorem_summary(table), format_theorem(table))
     failed = [_warn(f"channel {r.channel}", r.converged, r.collapsed) for r in table.rows]
     return EXIT_NOT_CONVERGED if any(failed) else EXIT_OK

@@ -129,6 +129,8 @@ def _value_kind(value) -> str:
     if name in KINDS:
         return "record"
     if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError("a dict field needs string keys")
         return "dict"
     if isinstance(value, tuple) and value:
         if all(isinstance(v, np.ndarray) for v in value):
@@ -350,7 +352,7 @@ def save(path, result, *, mol=None, label: str | None = None, overwrite: bool = 
         raise TypeError(f"save stores ScfResult, ChargeScan, TheoremTable or LoscResult, "
                         f"not {type(result).__name__}")
     kind, label = KINDS[type_name], _check_label(label)
-    path = os.fspath(path)
+    path = os.path.realpath(os.fspath(path))  # through a symlink: replace its target, not the link
     mol_json = mol.dumps() if mol is not None else None
     existing = os.path.exists(path)
     if existing:
@@ -407,6 +409,8 @@ def _copy_except(src, dst, kind: str, label: str) -> None:
 def _new_temp(path: str) -> str:
     """A new empty file beside ``path`` (permissions from the umask, like any new file)."""
     directory, base = os.path.split(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"no such directory: {directory}")
     while True:
         tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
         try:

@@ -256,3 +256,37 @@ def test_losc_bad_inputs(argv, fragment):
     p = deltascf(*argv)
     lines = p.stderr.strip().splitlines()
     assert p.returncode == 2 and len(lines) == 1 and fragment in lines[0], p.stderr
+
+
+# -- --output study files -----------------------------------------------------------------------
+def test_run_output_study_file_equals_json(tmp_path):
+    from deltascf import load_all
+
+    out = tmp_path / "study.h5"
+    p = deltascf("run", "--atom", WATER_ATOM, "--basis", "sto-3g", "--xc", "b3lyp", "--state", "a:HOMO->LUMO",
+                 "--losc", "post", "--output", out, "--json", "-")
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    records = load_all(out)
+    assert set(records) == {("states", "ground"), ("states", "state1"), ("losc", "ground"), ("losc", "state1")}
+    for s in data["states"]:
+        assert records[("states", s["label"])].e_tot == s["e_tot"]
+        assert records[("losc", s["label"])].e_tot == s["losc"]["e_tot"]
+    assert [f.name for f in tmp_path.iterdir()] == ["study.h5"]
+    # an existing study file is refused before any SCF
+    p = deltascf("run", "--atom", WATER_ATOM, "--basis", "sto-3g", "--xc", "b3lyp", "--output", out)
+    assert p.returncode == 2 and "exists" in p.stderr
+
+
+def test_scan_and_chempot_output(tmp_path):
+    from deltascf import load
+
+    p = deltascf("scan", *H_ATOM, "--xc", "hf", "--reference", "uhf", "--channel", "remove:a:HOMO",
+                 "--deltas", "0,0.5,1", "--output", tmp_path / "scan.h5")
+    assert p.returncode == 0, p.stderr
+    scan = load(tmp_path / "scan.h5")
+    assert scan.channel == "remove:a:HOMO" and scan.delta.tolist() == [0.0, 0.5, 1.0]
+    p = deltascf("chempot", *H_ATOM, "--xc", "hf", "--reference", "uhf", "--channels", "remove:a:HOMO",
+                 "--output", tmp_path / "table.h5")
+    assert p.returncode == 0, p.stderr
+    assert load(tmp_path / "table.h5").rows[0].channel == "remove:a:0"
