@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     chem.add_argument("--state", default="ground", metavar="SPEC", help="state I (default ground)")
     chem.add_argument("--channels", default="frontier",
                       help="frontier, valence, or a comma-separated list such as remove:a:HOMO,add:b:LUMO+1")
+    rep = sub.add_parser("report", help="print the records of a study file (tables in eV)")
+    rep.add_argument("study", help="HDF5 study file written with --output or deltascf.save")
+    rep.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     return parser
 
 
@@ -418,7 +421,23 @@ def _cmd_chempot(args) -> int:
     return EXIT_NOT_CONVERGED if any(failed) else EXIT_OK
 
 
-COMMANDS = {"run": _cmd_run, "scan": _cmd_scan, "chempot": _cmd_chempot}
+def _cmd_report(args) -> int:
+    from .io import load_all
+    from .report import make_study_report
+
+    try:
+        records = load_all(args.study)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"{args.study}: {' '.join(str(exc).split())}") from None
+    summary, text = make_study_report(records)
+    if args.json:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        print(text)
+    return EXIT_OK
+
+
+COMMANDS = {"run": _cmd_run, "scan": _cmd_scan, "chempot": _cmd_chempot, "report": _cmd_report}
 
 
 def main(argv=None) -> int:

@@ -178,3 +178,33 @@ def format_theorem(table) -> str:
     if any(r.collapsed for r in table.rows):
         lines.append("! = the state or its neighbour lost its target configuration")
     return "\n".join(lines)
+
+
+def make_study_report(records: dict):
+    """(JSON object, text) for the records of a study file, {(kind, label): record}.
+
+    States are reported against the one labelled "ground" (else the lowest
+    energy), with their LOSC corrections when the file holds them; scans and
+    theorem tables as by ``deltascf scan`` and ``deltascf chempot``.
+    """
+    states = {label: r for (kind, label), r in records.items() if kind == "states"}
+    losc = {label: r for (kind, label), r in records.items() if kind == "losc"}
+    summary, text = {}, []
+    if states:
+        labels = sorted(states, key=lambda k: (k != "ground", states[k].e_tot))
+        ground = states[labels[0]]
+        results = [states[k] for k in labels]
+        corrections = [losc[k] for k in labels] if all(k in losc for k in labels) else None
+        summary["states"] = make_states_summary(labels, results, ground, corrections)
+        text.append(format_states(labels, results, ground, corrections))
+    for (kind, label), r in sorted(records.items()):
+        if kind == "scans":
+            summary.setdefault("scans", {})[label] = make_scan_summary(r)
+            text.append(f"scan {label!r}\n" + format_scan(r))
+        elif kind == "theorem":
+            summary.setdefault("theorem", {})[label] = make_theorem_summary(r)
+            text.append(f"theorem table {label!r}\n" + format_theorem(r))
+        elif kind == "losc" and label not in states:
+            summary.setdefault("losc", {})[label] = _losc_summary(r)
+            text.append(f"LOSC {label!r}: dE = {r.de_losc:.8f} Eh, E = {r.e_tot:.10f} Eh ({r.mode})")
+    return summary, "\n\n".join(text) if text else "(no records)"

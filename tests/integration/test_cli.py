@@ -290,3 +290,20 @@ def test_scan_and_chempot_output(tmp_path):
                  "--output", tmp_path / "table.h5")
     assert p.returncode == 0, p.stderr
     assert load(tmp_path / "table.h5").rows[0].channel == "remove:a:0"
+
+
+def test_report_of_study_file(tmp_path):
+    out = tmp_path / "study.h5"
+    p = deltascf("scan", *H_ATOM, "--xc", "hf", "--reference", "uhf", "--channel", "remove:a:HOMO",
+                 "--deltas", "0,0.5,1", "--output", out, "--json", "-")
+    assert p.returncode == 0, p.stderr
+    direct = json.loads(p.stdout)
+    p = deltascf("report", out)
+    assert p.returncode == 0, p.stderr
+    assert "scan 'scan'" in p.stdout and "D(1/2)" in p.stdout
+    p = deltascf("report", out, "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["scans"]["scan"]["points"] == direct["points"]
+    for bad in (tmp_path / "missing.h5", WATER_XYZ):
+        p = deltascf("report", bad)
+        assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
