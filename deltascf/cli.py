@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="print the records of a study file (tables in eV)")
     rep.add_argument("study", help="HDF5 study file written with --output or deltascf.save")
     rep.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    plo = sub.add_parser("plot", help="draw the records of a study file (E(N), D(delta), eps, parity, states)")
+    plo.add_argument("study", help="HDF5 study file written with --output or deltascf.save")
+    plo.add_argument("-o", "--out", required=True, metavar="FIGURE",
+                     help="figure file (.png, .pdf or .svg); with several records, -<kind>-<label> is added")
     return parser
 
 
@@ -437,7 +441,37 @@ def _cmd_report(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": _cmd_run, "scan": _cmd_scan, "chempot": _cmd_chempot, "report": _cmd_report}
+def _cmd_plot(args) -> int:
+    from .io import load_all
+    from .plot import FORMATS, make_scan_figure, make_states_figure, make_theorem_parity, save_figure
+
+    root, suffix = os.path.splitext(args.out)
+    if suffix.lower() not in FORMATS:
+        raise InputError(f"{args.out}: choose a figure file ending in {', '.join(FORMATS)}")
+    _check_output(args.out)
+    try:
+        records = load_all(args.study)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"{args.study}: {' '.join(str(exc).split())}") from None
+    figures = []
+    states = {label: r for (kind, label), r in records.items() if kind == "states"}
+    if states:
+        labels = sorted(states, key=lambda k: (k != "ground", states[k].e_tot))
+        figures.append(("states", "all", make_states_figure(labels, [states[k] for k in labels], states[labels[0]])))
+    for (kind, label), r in sorted(records.items()):
+        if kind == "scans":
+            figures.append((kind, label, make_scan_figure(r)))
+        elif kind == "theorem":
+            figures.append((kind, label, make_theorem_parity(r)))
+    if not figures:
+        raise InputError(f"{args.study}: no states, scans or theorem tables to draw")
+    for kind, label, fig in figures:
+        path = args.out if len(figures) == 1 else f"{root}-{kind}-{label}{suffix}"
+        print(save_figure(fig, path))
+    return EXIT_OK
+
+
+COMMANDS = {"run": _cmd_run, "scan": _cmd_scan, "chempot": _cmd_chempot, "report": _cmd_report, "plot": _cmd_plot}
 
 
 def main(argv=None) -> int:

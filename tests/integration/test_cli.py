@@ -307,3 +307,17 @@ def test_report_of_study_file(tmp_path):
     for bad in (tmp_path / "missing.h5", WATER_XYZ):
         p = deltascf("report", bad)
         assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
+
+
+def test_plot_of_study_files(tmp_path):
+    scan_h5, table_h5 = tmp_path / "scan.h5", tmp_path / "table.h5"
+    assert deltascf("scan", *H_ATOM, "--xc", "b3lyp", "--channel", "remove:a:HOMO", "--deltas", "0,0.5,1",
+                    "--output", scan_h5).returncode == 0
+    assert deltascf("chempot", *H_ATOM, "--xc", "hf", "--reference", "uhf", "--channels", "remove:a:HOMO",
+                    "--output", table_h5).returncode == 0
+    for study, name in ((scan_h5, "scan.png"), (table_h5, "parity.svg")):
+        p = deltascf("plot", study, "-o", tmp_path / name)
+        assert p.returncode == 0, p.stderr
+        assert (tmp_path / name).stat().st_size > 0 and p.stdout.strip().endswith(name)
+    p = deltascf("plot", scan_h5, "-o", tmp_path / "figure.jpg")
+    assert p.returncode == 2 and ".png" in p.stderr and not (tmp_path / "figure.jpg").exists()
