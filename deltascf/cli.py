@@ -43,6 +43,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-cycle", type=int, default=100)
     p.add_argument("--json", metavar="PATH", help="write JSON to PATH, or - for stdout")
     p.add_argument("--output", metavar="STUDY.h5", help="save the records to a new HDF5 study file (docs/io.md)")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="PySCF log on stderr (-v: SCF cycles, -vv: debug)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     p.add_argument("--losc", choices=["post", "scf"], help="LOSC correction: post-SCF, or SCF-LOSC with frozen orbitalets")
     p.add_argument("--losc-fit-basis", metavar="AUXBASIS",
                    help="density-fit the Coulomb part of the LOSC curvature with this basis (default: exact)")
@@ -160,6 +163,7 @@ def build_mol(atoms, basis: str, charge: int = 0, spin: int = 0):
             warnings.simplefilter("ignore")
             mol = gto.M(atom=[[s, xyz] for s, xyz in atoms], basis=basis, charge=charge, spin=spin,
                         unit="Angstrom", verbose=0)
+            mol.stdout = sys.stderr  # PySCF's log (-v) never mixes with tables or --json -
     except Exception as exc:  # PySCF raises assorted types for bad basis input
         msg = " ".join(str(exc).split()) or exc.__class__.__name__
         raise InputError(f"basis {basis!r}: {msg}") from None
@@ -304,6 +308,39 @@ def _warn(label: str, converged: bool, collapsed: bool) -> bool:
     return not converged
 
 
+def _verbose(args) -> int:
+    """PySCF log level from -v (its log goes to stderr, see build_mol)."""
+    return {0: 0, 1: 4}.get(args.verbose, 5)
+
+
+class _Progress:
+    """Progress of a scan or table on stderr (tqdm), only on a terminal and without --quiet/--json -."""
+
+    def __init__(self, args, total: int, unit: str):
+        self.bar = None
+        if args.quiet or args.json == "-" or not sys.stderr.isatty():
+            return
+        import shutil
+
+        from tqdm import tqdm
+
+        # a terminal that reports no size (0 columns) gets 80, so the bar still shows
+        width = shutil.get_terminal_size((80, 20)).columns or 80
+        # points take seconds each: redraw at every one (mininterval 0)
+        self.bar = tqdm(total=total, unit=unit, file=sys.stderr, ncols=width, leave=False, mininterval=0)
+
+    def __call__(self, what, result) -> None:
+        if self.bar is None:
+            return
+        flag = "" if result.converged else " NOT CONVERGED"
+        self.bar.set_postfix_str(f"{what}: E = {result.e_tot:.8f} Eh{flag}", refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _save_study(args, mol, records) -> None:
     """Write [(label, record)] to the --output study file (one atomic write per record)."""
     if not args.output:
@@ -330,16 +367,17 @@ def _cmd_run(args) -> int:
     losc_settings = _losc_settings(args, mol, method)
     occupations = [_occupation(spec, mol, method)[0] for spec in args.state]
 
-    ground = run_state_method(mol, method, Occupation())
+    verbose = _verbose(args)
+    ground = run_state_method(mol, method, Occupation(), verbose=verbose)
     labels, results = ["ground"], [ground]
     for k, occ in enumerate(o for o in occupations if not o.is_ground):
         labels.append(f"state{k + 1}")
-        results.append(run_state_method(mol, method, occ, ground=ground))
+        results.append(run_state_method(mol, method, occ, ground=ground, verbose=verbose))
     corrections = None
     if args.losc:
         from .scf import run_losc
 
-        corrections = [run_losc(mol, r, args.losc, losc_settings) for r in results]
+        corrections = [run_losc(mol, r, args.losc, losc_settings, verbose) for r in results]
 
     _save_study(args, mol, list(zip(labels, results)) + list(zip(labels, corrections or [])))
     _emit(args, make_states_summary(labels, results, ground, corrections),
@@ -362,6 +400,8 @@ def _parse_deltas(text: str):
 
 
 def _cmd_scan(args) -> int:
+    import numpy as np
+
     from .fractional import make_deltas, scan_charge
     from .occupations import Channel, SpecError
     from .report import format_scan, make_scan_summary
@@ -385,10 +425,15 @@ def _cmd_scan(args) -> int:
         except ValueError as exc:
             raise InputError(f"--points: {exc}") from None
 
-    scan = scan_charge(mol, method.xc, occ, channel, deltas=deltas, mode=args.mode, reference=method.reference,
-                       tracking=method.tracking, density_fit=method.density_fit, grid_level=method.grid_level,
-                       conv_tol=method.conv_tol, max_cycle=method.max_cycle, losc=args.losc,
-                       losc_settings=losc_settings)
+    progress = _Progress(args, total=len(np.union1d(deltas, [0.0, 1.0])) - 1, unit="point")
+    try:
+        scan = scan_charge(mol, method.xc, occ, channel, deltas=deltas, mode=args.mode, reference=method.reference,
+                           tracking=method.tracking, density_fit=method.density_fit, grid_level=method.grid_level,
+                           conv_tol=method.conv_tol, max_cycle=method.max_cycle, losc=args.losc,
+                           losc_settings=losc_settings, callback=lambda d, r: progress(f"delta {d:g}", r),
+                           verbose=_verbose(args))
+    finally:
+        progress.close()
     _save_study(args, mol, [("scan", scan)])
     _emit(args, make_scan_summary(scan), format_scan(scan))
     failed = [_warn(f"point delta = {d:g}", c, x) for d, c, x in zip(scan.delta, scan.converged, scan.collapsed)]
@@ -415,10 +460,15 @@ def _cmd_chempot(args) -> int:
     except SpecError as exc:
         raise InputError(f"--channels {args.channels!r}: {exc}") from None
 
-    table = chemical_potentials(mol, method.xc, occ, args.channels, reference=method.reference,
-                                tracking=method.tracking, density_fit=method.density_fit,
-                                grid_level=method.grid_level, conv_tol=method.conv_tol, max_cycle=method.max_cycle,
-                                losc=args.losc, losc_settings=losc_settings)
+    progress = _Progress(args, total=len(channels), unit="channel")
+    try:
+        table = chemical_potentials(mol, method.xc, occ, args.channels, reference=method.reference,
+                                    tracking=method.tracking, density_fit=method.density_fit,
+                                    grid_level=method.grid_level, conv_tol=method.conv_tol,
+                                    max_cycle=method.max_cycle, losc=args.losc, losc_settings=losc_settings,
+                                    callback=progress, verbose=_verbose(args))
+    finally:
+        progress.close()
     _save_study(args, mol, [("theorem", table)])
     _emit(args, make_theorem_summary(table), format_theorem(table))
     failed = [_warn(f"channel {r.channel}", r.converged, r.collapsed) for r in table.rows]

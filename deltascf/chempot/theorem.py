@@ -121,7 +121,8 @@ def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, re
                         tracking: str = "imom", start: ScfResult | None = None, ground=None,
                         n_virtual: int = N_VIRTUAL, density_fit: str | None = None, grid_level: int | None = None,
                         conv_tol: float = 1e-9, conv_tol_grad: float | None = None, max_cycle: int = 100,
-                        losc: str | None = None, losc_settings=None, verbose: int = 0) -> TheoremTable:
+                        losc: str | None = None, losc_settings=None, callback=None,
+                        verbose: int = 0) -> TheoremTable:
     """The theorem table of state I: μ against ε for each channel; theory §3.
 
     Parameters
@@ -135,6 +136,8 @@ def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, re
     losc : {None, "post", "scf"}
         Use LOSC-corrected energies for I and every neighbour (so μ comes from
         corrected ΔSCF energies) and LOSC-corrected orbital energies.
+    callback : callable, optional
+        ``callback(channel, neighbour)`` after each neighbour state (progress display).
     """
     method = Method(xc=xc, reference=reference, tracking=tracking, density_fit=density_fit, grid_level=grid_level,
                     conv_tol=conv_tol, conv_tol_grad=conv_tol_grad, max_cycle=max_cycle)
@@ -181,6 +184,8 @@ def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, re
             converged=bool(start.converged and nb.converged), collapsed=bool(start.collapsed or nb.collapsed),
         ))
         neighbours.append(nb)
+        if callback is not None:
+            callback(rows[-1].channel, nb)
     return TheoremTable(state=str(occupation), resolved=start.resolved, e_tot=e_start, rows=tuple(rows),
                         method=method, neighbours=tuple(neighbours), losc_mode=losc,
                         losc=((start_losc, *corrections) if losc else ()))

@@ -150,7 +150,7 @@ def make_extrapolated_dm(history, delta: float) -> np.ndarray:
     return out
 
 
-def _walk_scf(mol, method, start: ScfResult, spin: int, p: int, order, s1e, verbose):
+def _walk_scf(mol, method, start: ScfResult, spin: int, p: int, order, s1e, verbose, callback=None):
     """Converge each δ of ``order`` (starting next to the I end), each from its neighbour."""
     results = {}
     prev, p_prev = start, p
@@ -169,6 +169,8 @@ def _walk_scf(mol, method, start: ScfResult, spin: int, p: int, order, s1e, verb
         results[d] = (r, p_new)
         history.append((d, _spin_dms(r.mo_coeff, r.mo_occ)))
         prev, p_prev = r, p_new
+        if callback is not None:
+            callback(float(d), r)
     return results
 
 
@@ -176,7 +178,7 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
                 mode: str = "scf", reference: str = "uks", tracking: str = "imom", start: ScfResult | None = None,
                 ground=None, density_fit: str | None = None, grid_level: int | None = None,
                 conv_tol: float = 1e-9, conv_tol_grad: float | None = None, max_cycle: int = 100,
-                losc: str | None = None, losc_settings=None, verbose: int = 0) -> ChargeScan:
+                losc: str | None = None, losc_settings=None, callback=None, verbose: int = 0) -> ChargeScan:
     """E(δ) of state I along ``channel``; theory (2.1)–(2.4).
 
     Parameters
@@ -198,6 +200,9 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
         orbitals (theory 5.9); E(δ) and ε(δ) are then the corrected ones and
         ``e_dfa`` keeps the parent functional's energies.
     losc_settings : LoscSettings, optional
+    callback : callable, optional
+        ``callback(delta, result)`` after each converged scf-mode point (for
+        progress display); it must not modify ``result``.
 
     Returns
     -------
@@ -228,7 +233,7 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
     s1e = mol.intor_symmetric("int1e_ovlp")
     if mode == "scf":
         order = delta if ch.kind == "add" else delta[::-1]
-        walked = _walk_scf(mol, method, start, s, p, order, s1e, verbose)
+        walked = _walk_scf(mol, method, start, s, p, order, s1e, verbose, callback)
         records = [walked[d][0] for d in delta]
         orbitals = [walked[d][1] for d in delta]
         e_tot = np.array([r.e_tot for r in records])

@@ -1,4 +1,5 @@
 """`deltascf run` by subprocess: good runs, CLI = API, and every bad input of issue §5."""
+import io
 import json
 import os
 import subprocess
@@ -321,3 +322,31 @@ def test_plot_of_study_files(tmp_path):
         assert (tmp_path / name).stat().st_size > 0 and p.stdout.strip().endswith(name)
     p = deltascf("plot", scan_h5, "-o", tmp_path / "figure.jpg")
     assert p.returncode == 2 and ".png" in p.stderr and not (tmp_path / "figure.jpg").exists()
+
+
+class _FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_only_on_a_terminal(monkeypatch):
+    """The bar is drawn on a terminal (here a stand-in stderr that says it is one), never otherwise."""
+    from deltascf.cli import main
+
+    argv = ["scan", *H_ATOM, "--xc", "hf", "--reference", "uhf", "--channel", "remove:a:HOMO", "--deltas", "0,0.5,1"]
+    for extra, shown in (([], True), (["--quiet"], False), (["--json", "-"], False)):
+        term = _FakeTerminal()
+        monkeypatch.setattr(sys, "stderr", term)
+        monkeypatch.setattr(sys, "stdout", io.StringIO())
+        assert main(argv + extra) == 0
+        text = term.getvalue()
+        assert (("2/2" in text and "point" in text and "delta 0" in text) if shown else text == ""), text
+    p = deltascf(*argv)  # stderr is a pipe: no progress
+    assert p.returncode == 0 and p.stderr == ""
+
+
+def test_verbose_log_goes_to_stderr():
+    p = deltascf("run", "--atom", "H 0 0 0", "--basis", "sto-3g", "--spin", "1", "--xc", "hf", "-v", "--json", "-")
+    assert p.returncode == 0, p.stderr
+    json.loads(p.stdout)  # stdout stays pure JSON
+    assert "cycle=" in p.stderr
