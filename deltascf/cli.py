@@ -29,10 +29,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     """Molecule, method and output flags shared by run, scan and chempot."""
-    p.add_argument("molecule", nargs="?", help="XYZ file (Angstrom)")
+    p.add_argument("molecule", nargs="?", help="XYZ file (Angstrom), or a TOML input file (docs/api.md)")
     p.add_argument("--atom", help='PySCF atom string, e.g. "O 0 0 0; H 0 -0.757 0.587; H 0 0.757 0.587" (Angstrom)')
-    p.add_argument("--basis", required=True)
-    p.add_argument("--xc", required=True, help='PySCF xc string, or "hf"')
+    p.add_argument("--basis")
+    p.add_argument("--xc", help='PySCF xc string, or "hf"')
     p.add_argument("--charge", type=int, default=0)
     p.add_argument("--spin", type=int, default=0, help="2S = N_alpha - N_beta")
     p.add_argument("--reference", default="uks", choices=["uks", "rks", "uhf", "rhf"])
@@ -46,6 +46,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="count", default=0,
                    help="PySCF log on stderr (-v: SCF cycles, -vv: debug)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    p.add_argument("--print-python", action="store_true", help="print the equivalent Python script and exit")
     p.add_argument("--losc", choices=["post", "scf"], help="LOSC correction: post-SCF, or SCF-LOSC with frozen orbitalets")
     p.add_argument("--losc-fit-basis", metavar="AUXBASIS",
                    help="density-fit the Coulomb part of the LOSC curvature with this basis (default: exact)")
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan = sub.add_parser("scan", help="E(N +/- delta) along one channel of a state")
     _add_common(scan)
     scan.add_argument("--state", default="ground", metavar="SPEC", help="state I (default ground)")
-    scan.add_argument("--channel", required=True, help="add:<spin>:<orbital> or remove:<spin>:<orbital>")
+    scan.add_argument("--channel", help="add:<spin>:<orbital> or remove:<spin>:<orbital> (required)")
     grid = scan.add_mutually_exclusive_group()
     grid.add_argument("--points", type=int, default=11, help="evenly spaced delta points in [0, 1] (default 11)")
     grid.add_argument("--deltas", help="explicit sorted delta values, comma separated, e.g. 0,0.25,0.5,0.75,1")
@@ -524,6 +525,39 @@ def _cmd_plot(args) -> int:
 COMMANDS = {"run": _cmd_run, "scan": _cmd_scan, "chempot": _cmd_chempot, "report": _cmd_report, "plot": _cmd_plot}
 
 
+def _explicit_options(argv) -> set:
+    """Dest names of the options given on the command line (their defaults suppressed)."""
+    parser = build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                for a in sub._actions:
+                    a.default = argparse.SUPPRESS
+    return set(vars(parser.parse_args(argv)))
+
+
+def _apply_input_file(args, argv) -> None:
+    """Lay a TOML input file under the command line: a flag given on the command line wins."""
+    from .inputs import InputFileError, read_input
+
+    try:
+        opts = read_input(args.molecule, command=args.command)
+    except InputFileError as exc:
+        raise InputError(str(exc)) from None
+    explicit = _explicit_options(argv)
+    args.molecule = None
+    for key, value in opts.items():
+        if key != "command" and key not in explicit:
+            setattr(args, key, value)
+
+
+def _check_required(args) -> None:
+    for dest, flag in (("basis", "--basis"), ("xc", "--xc")) + ((("channel", "--channel"),)
+                                                              if args.command == "scan" else ()):
+        if not getattr(args, dest):
+            raise InputError(f"{flag} is required (on the command line or in the input file)")
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     try:
@@ -535,6 +569,18 @@ def main(argv=None) -> int:
             return EXIT_OK
         if args.command is None:
             raise InputError("choose a command: " + ", ".join(COMMANDS))
+        if args.command in ("run", "scan", "chempot"):
+            if args.molecule is not None and args.molecule.lower().endswith(".toml"):
+                _apply_input_file(args, sys.argv[1:] if argv is None else argv)
+            _check_required(args)
+            if args.print_python:
+                from .inputs import make_python_script
+
+                try:
+                    sys.stdout.write(make_python_script(args))
+                except ValueError as exc:
+                    raise InputError(str(exc)) from None
+                return EXIT_OK
         return COMMANDS[args.command](args)
     except InputError as exc:
         print(f"deltascf: error: {exc}", file=sys.stderr)

@@ -351,7 +351,8 @@ def _syntax_message(exc: Exception, text: str) -> str:
     msg = " ".join(str(exc).split())
     if "(at end of document)" in msg:
         lines = text.split("\n")
-        msg = msg.replace("(at end of document)", f"(at end of document, line {len(lines)}, column {len(lines[-1]) + 1})")
+        where = f"(at end of document, line {len(lines)}, column {len(lines[-1]) + 1})"
+        msg = msg.replace("(at end of document)", where)
     return msg
 
 
@@ -517,7 +518,8 @@ def make_python_script(opts) -> str:
             args.append(f"window={_lit(tuple(window))}")
         if o["losc_fit_basis"]:
             args.append(f"kappa_coulomb='df', auxbasis={_lit(o['losc_fit_basis'])}")
-        lines.append(f"losc_settings = LoscSettings({', '.join(args)})  # eV window; LOSC2 defaults otherwise")
+        note = "  # window in eV" if o["losc_window"] else ""
+        lines.append(f"losc_settings = LoscSettings({', '.join(args)}){note}")
         losc_kw = f", losc={_lit(o['losc'])}, losc_settings=losc_settings"
     lines.append("")
 
@@ -538,7 +540,11 @@ def make_python_script(opts) -> str:
         records = "list(results.items()) + list(zip(results, corrections or []))"
     elif command == "scan":
         if o["deltas"] is not None:
-            grid = f"deltas={_lit(_floats(o['deltas'], 'deltas'))}"
+            values = _floats(o["deltas"], "deltas")
+            if len(values) >= 2 and values == _linspace(0.0, 1.0, len(values)):
+                grid = f"points={len(values)}"  # the same evenly spaced grid
+            else:
+                grid = f"deltas={_lit(values)}"
         else:
             grid = f"points={_lit(int(o['points']))}"
         lines += [f"scan = deltascf.fractional.scan_charge(mol, xc, {_lit(state)}, {_lit(o['channel'])}, {grid}, "

@@ -350,3 +350,70 @@ def test_verbose_log_goes_to_stderr():
     assert p.returncode == 0, p.stderr
     json.loads(p.stdout)  # stdout stays pure JSON
     assert "cycle=" in p.stderr
+
+
+# -- TOML input files -----------------------------------------------------------------------------
+SCAN_TOML = """
+[molecule]
+atom = "H 0 0 0"
+basis = "3-21g"
+spin = 1
+[method]
+xc = "b3lyp"
+conv_tol = 1e-10
+[scan]
+channel = "remove:a:HOMO"
+delta = { start = 0.0, stop = 1.0, num = 3 }
+"""
+
+
+def assert_points_equal(a, b):
+    """Same points; floats to E_ATOL (threaded BLAS may reorder sums between processes)."""
+    assert len(a) == len(b)
+    for p, q in zip(a, b):
+        assert p.keys() == q.keys()
+        for k in p:
+            if isinstance(p[k], float):
+                assert abs(p[k] - q[k]) <= E_ATOL, (k, p[k], q[k])
+            elif k != "losc":
+                assert p[k] == q[k], k
+
+
+def test_toml_and_flags_give_identical_results(tmp_path):
+    (tmp_path / "scan.toml").write_text(SCAN_TOML)
+    from_file = deltascf("scan", tmp_path / "scan.toml", "--json", "-")
+    from_flags = deltascf("scan", *H_ATOM, "--xc", "b3lyp", "--conv-tol", "1e-10", "--channel", "remove:a:HOMO",
+                          "--deltas", "0,0.5,1", "--json", "-")
+    assert from_file.returncode == from_flags.returncode == 0, from_file.stderr + from_flags.stderr
+    assert_points_equal(json.loads(from_file.stdout)["points"], json.loads(from_flags.stdout)["points"])
+    # a flag given on the command line wins over the file
+    hf = json.loads(deltascf("scan", tmp_path / "scan.toml", "--xc", "hf", "--reference", "uhf",
+                             "--json", "-").stdout)
+    assert hf["method"]["xc"] == "hf" and hf["linearity"]["max_abs_deviation"] < 1e-8
+
+
+def test_print_python_script_reproduces_the_command(tmp_path):
+    (tmp_path / "scan.toml").write_text(SCAN_TOML)
+    p = deltascf("scan", tmp_path / "scan.toml", "--print-python")
+    assert p.returncode == 0, p.stderr
+    script = tmp_path / "scan.py"
+    script.write_text(p.stdout)
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    via_script = json.loads(run.stdout.strip().splitlines()[-1])
+    via_cli = json.loads(deltascf("scan", tmp_path / "scan.toml", "--json", "-").stdout)
+    assert_points_equal(via_script["points"], via_cli["points"])
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("[method]\nxc = 'b3lyp'\ngrid_level = 'high'\n", "grid_level"),
+    ("[molecule\n", "line"),
+    ("[moleculе]\natom = 'H 0 0 0'\n", "syntax"),  # a Cyrillic е: not a bare TOML key
+    ("[scan]\nchannel = 'remove:a:HOMO'\npoints = true\n", "points"),
+])
+def test_bad_toml_one_line_exit_2(tmp_path, text, fragment):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    p = deltascf("run" if "[scan]" not in text else "scan", path)
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 2 and len(lines) == 1 and fragment in lines[0] and "Traceback" not in p.stderr, p.stderr
