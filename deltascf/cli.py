@@ -249,7 +249,7 @@ def _setup(args):
         check_auxbasis(mol, args.density_fit)
     _check_output(args.json)
     _check_output(args.output)
-    if args.output and os.path.exists(args.output):
+    if args.output and os.path.exists(args.output) and args.command == "run":
         raise InputError(f"{args.output}: exists; choose a new study file")
     return mol, method
 
@@ -342,6 +342,48 @@ class _Progress:
             self.bar.close()
 
 
+class _Study:
+    """Point-by-point persistence and resume of a scan or theorem table in an --output file.
+
+    Every finished SCF is saved at once (atomically) as a state labelled
+    ``<prefix>-<key>-<name>``, where ``key`` hashes every input that decides the
+    result; the finished scan or table is saved as ``<prefix>-<key>-result``.  A re-run with the same inputs takes those states back and
+    recomputes nothing finished; a file holding other results is refused
+    before any SCF.
+    """
+
+    def __init__(self, args, mol, prefix: str, inputs: dict):
+        self.path, self.mol, self.records, self.done = args.output, mol, {}, {}
+        blob = json.dumps({"mol": [mol.atom_symbol(i) for i in range(mol.natm)],
+                           "coords": mol.atom_coords().round(10).tolist(), "basis": mol.basis,
+                           "charge": mol.charge, "spin": mol.spin, **inputs}, sort_keys=True, default=str)
+        import hashlib
+
+        self.stem = f"{prefix}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}-"
+        self.final = None
+        if not self.path or not os.path.exists(self.path):
+            return
+        from .io import load_all
+
+        try:
+            self.records = load_all(self.path)
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(f"{self.path}: {' '.join(str(exc).split())}") from None
+        mine = {(kind, label[len(self.stem):]): r for (kind, label), r in self.records.items()
+                if label.startswith(self.stem)}
+        if not mine or len(mine) != len(self.records):
+            raise InputError(f"{self.path}: holds results of other inputs; choose a new study file "
+                             "(a re-run resumes only with identical inputs)")
+        self.done = {name: r for (kind, name), r in mine.items() if kind == "states"}
+        self.final = next((r for (kind, name), r in mine.items() if name == "result"), None)
+
+    def save_point(self, name: str, result) -> None:
+        if self.path:
+            from .io import save
+
+            save(self.path, result, mol=self.mol, label=f"{self.stem}{name}")
+
+
 def _save_study(args, mol, records) -> None:
     """Write [(label, record)] to the --output study file (one atomic write per record)."""
     if not args.output:
@@ -426,16 +468,26 @@ def _cmd_scan(args) -> int:
         except ValueError as exc:
             raise InputError(f"--points: {exc}") from None
 
-    progress = _Progress(args, total=len(np.union1d(deltas, [0.0, 1.0])) - 1, unit="point")
+    grid = np.union1d(deltas, [0.0, 1.0])
+    study = _Study(args, mol, "scan", {"method": method.to_dict(), "state": str(occ), "channel": str(channel),
+                                       "deltas": grid.tolist(), "mode": args.mode, "losc": args.losc,
+                                       "losc_settings": losc_settings and losc_settings.to_dict()})
+    done = {float(k): r for k, r in study.done.items()}
+    progress = _Progress(args, total=grid.size - len(done), unit="point")
+
+    def on_point(d, r):
+        study.save_point(f"{d:.12g}", r)
+        progress(f"delta {d:g}", r)
+
     try:
         scan = scan_charge(mol, method.xc, occ, channel, deltas=deltas, mode=args.mode, reference=method.reference,
                            tracking=method.tracking, density_fit=method.density_fit, grid_level=method.grid_level,
                            conv_tol=method.conv_tol, max_cycle=method.max_cycle, losc=args.losc,
-                           losc_settings=losc_settings, callback=lambda d, r: progress(f"delta {d:g}", r),
-                           verbose=_verbose(args))
+                           losc_settings=losc_settings, callback=on_point, done=done, verbose=_verbose(args))
     finally:
         progress.close()
-    _save_study(args, mol, [("scan", scan)])
+    if study.final is None:
+        _save_study(args, mol, [(f"{study.stem}result", scan)])
     _emit(args, make_scan_summary(scan), format_scan(scan))
     failed = [_warn(f"point delta = {d:g}", c, x) for d, c, x in zip(scan.delta, scan.converged, scan.collapsed)]
     return EXIT_NOT_CONVERGED if any(failed) else EXIT_OK
@@ -461,19 +513,35 @@ def _cmd_chempot(args) -> int:
     except SpecError as exc:
         raise InputError(f"--channels {args.channels!r}: {exc}") from None
 
-    progress = _Progress(args, total=len(channels), unit="channel")
+    study = _Study(args, mol, "theorem", {"method": method.to_dict(), "state": str(occ),
+                                          "channels": [str(c) for c in channels], "losc": args.losc,
+                                          "losc_settings": losc_settings and losc_settings.to_dict()})
+    progress = _Progress(args, total=len(channels) + 1 - len(study.done), unit="state")
+
+    def on_state(name, r):
+        study.save_point(name, r)
+        progress(name, r)
+
     try:
         table = chemical_potentials(mol, method.xc, occ, args.channels, reference=method.reference,
                                     tracking=method.tracking, density_fit=method.density_fit,
                                     grid_level=method.grid_level, conv_tol=method.conv_tol,
                                     max_cycle=method.max_cycle, losc=args.losc, losc_settings=losc_settings,
-                                    callback=progress, verbose=_verbose(args))
+                                    callback=on_state, done=study.done, verbose=_verbose(args))
     finally:
         progress.close()
-    _save_study(args, mol, [("theorem", table)])
+    if study.final is None:
+        _save_study(args, mol, [(f"{study.stem}result", table)])
     _emit(args, make_theorem_summary(table), format_theorem(table))
     failed = [_warn(f"channel {r.channel}", r.converged, r.collapsed) for r in table.rows]
     return EXIT_NOT_CONVERGED if any(failed) else EXIT_OK
+
+
+def _is_point(label: str) -> bool:
+    """A state saved point by point by a scan or table (drawn and reported with its scan or table)."""
+    import re
+
+    return re.match(r"^(scan|theorem)-[0-9a-f]{12}-", label) is not None and not label.endswith("-result")
 
 
 def _cmd_report(args) -> int:
@@ -484,7 +552,7 @@ def _cmd_report(args) -> int:
         records = load_all(args.study)
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"{args.study}: {' '.join(str(exc).split())}") from None
-    summary, text = make_study_report(records)
+    summary, text = make_study_report({k: r for k, r in records.items() if not _is_point(k[1])})
     if args.json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
@@ -505,7 +573,7 @@ def _cmd_plot(args) -> int:
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"{args.study}: {' '.join(str(exc).split())}") from None
     figures = []
-    states = {label: r for (kind, label), r in records.items() if kind == "states"}
+    states = {label: r for (kind, label), r in records.items() if kind == "states" and not _is_point(label)}
     if states:
         labels = sorted(states, key=lambda k: (k != "ground", states[k].e_tot))
         figures.append(("states", "all", make_states_figure(labels, [states[k] for k in labels], states[labels[0]])))

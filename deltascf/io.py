@@ -316,9 +316,12 @@ def _check_label(label) -> str:
 
 
 def _mol_key(text) -> dict:
-    """The parts of mol.dumps() that define the molecule (not verbose, output, memory)."""
+    """The parts of mol.dumps() that define the molecule: the user-level inputs (atoms,
+    basis, charge, spin, ...), not verbose/output/memory and not the private integral
+    tables (_atm, _bas, _env), whose order PySCF may build differently from run to run."""
     d = json.loads(text)
-    return {k: v for k, v in d.items() if k not in ("verbose", "output", "max_memory", "stdout")}
+    return {k: v for k, v in d.items()
+            if k not in ("verbose", "output", "max_memory", "stdout") and not k.startswith("_")}
 
 
 def _method_of(record):

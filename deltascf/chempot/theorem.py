@@ -121,7 +121,7 @@ def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, re
                         tracking: str = "imom", start: ScfResult | None = None, ground=None,
                         n_virtual: int = N_VIRTUAL, density_fit: str | None = None, grid_level: int | None = None,
                         conv_tol: float = 1e-9, conv_tol_grad: float | None = None, max_cycle: int = 100,
-                        losc: str | None = None, losc_settings=None, callback=None,
+                        losc: str | None = None, losc_settings=None, callback=None, done=None,
                         verbose: int = 0) -> TheoremTable:
     """The theorem table of state I: μ against ε for each channel; theory §3.
 
@@ -137,8 +137,13 @@ def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, re
         Use LOSC-corrected energies for I and every neighbour (so μ comes from
         corrected ΔSCF energies) and LOSC-corrected orbital energies.
     callback : callable, optional
-        ``callback(channel, neighbour)`` after each neighbour state (progress display).
+        ``callback(name, state)`` after each newly converged state: "start" for
+        I, then the channel (e.g. "remove:a:4") for each neighbour.
+    done : dict, optional
+        The same {name: ScfResult} from an earlier, interrupted run with the same
+        inputs (resume): those states are not recomputed.
     """
+    done = dict(done or {})
     method = Method(xc=xc, reference=reference, tracking=tracking, density_fit=density_fit, grid_level=grid_level,
                     conv_tol=conv_tol, conv_tol_grad=conv_tol_grad, max_cycle=max_cycle)
     if losc not in (None, "post", "scf"):
@@ -153,7 +158,11 @@ def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, re
         chans = make_channels(target, channels, ncore, n_virtual)
         for ch in chans:  # validate before any SCF
             ch.resolve(target)
-        start = run_state_method(mol, method, occupation, ground=ground, verbose=verbose)
+        start = done.get("start")
+        if start is None:
+            start = run_state_method(mol, method, occupation, ground=ground, verbose=verbose)
+            if callback is not None:
+                callback("start", start)
     chans = make_channels(start.mo_occ, channels, ncore, n_virtual)
     if not chans:
         raise SpecError("no channels to compute")
@@ -165,7 +174,11 @@ def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, re
         s, p = ch.spin_index, ch.resolve(start.mo_occ)
         occ = np.array(start.mo_occ, copy=True)
         occ[s, p] = 1.0 if ch.kind == "add" else 0.0
-        nb = run_state_method(mol, method, Occupation.from_occ(occ), ground=start, verbose=verbose)
+        name = str(Channel(ch.kind, ch.spin, Label("", p)))
+        nb = done.get(name)
+        fresh = nb is None
+        if fresh:
+            nb = run_state_method(mol, method, Occupation.from_occ(occ), ground=start, verbose=verbose)
         q = make_matched_orbital(nb.mo_coeff[s], nb.mo_occ[s], start.mo_coeff[s][:, p], s1e, occ[s, p])
         if losc:
             nb_losc = run_losc(mol, nb, losc, losc_settings, verbose)
@@ -177,15 +190,15 @@ def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, re
             e_nb, eps, eps_nb = nb.e_tot, float(start.mo_energy[s, p]), float(nb.mo_energy[s, q])
         mu = e_nb - e_start if ch.kind == "add" else e_start - e_nb
         rows.append(TheoremRow(
-            channel=str(Channel(ch.kind, ch.spin, Label("", p))), kind=ch.kind, spin=s, orbital=p,
+            channel=name, kind=ch.kind, spin=s, orbital=p,
             label=make_relative_label(start.mo_occ[s], p), eps=float(eps),
             eps_neighbour=float(eps_nb), mu=float(mu), delta_scf=float(-mu),
             e_state=e_start, e_neighbour=e_nb, neighbour_orbital=q,
             converged=bool(start.converged and nb.converged), collapsed=bool(start.collapsed or nb.collapsed),
         ))
         neighbours.append(nb)
-        if callback is not None:
-            callback(rows[-1].channel, nb)
+        if fresh and callback is not None:
+            callback(name, nb)
     return TheoremTable(state=str(occupation), resolved=start.resolved, e_tot=e_start, rows=tuple(rows),
                         method=method, neighbours=tuple(neighbours), losc_mode=losc,
                         losc=((start_losc, *corrections) if losc else ()))

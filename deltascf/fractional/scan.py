@@ -150,7 +150,15 @@ def make_extrapolated_dm(history, delta: float) -> np.ndarray:
     return out
 
 
-def _walk_scf(mol, method, start: ScfResult, spin: int, p: int, order, s1e, verbose, callback=None):
+def _lookup(done, d: float):
+    """The finished point at δ = d in ``done`` ({δ: ScfResult}), or None."""
+    for key, r in (done or {}).items():
+        if abs(float(key) - d) <= 1e-12:
+            return r
+    return None
+
+
+def _walk_scf(mol, method, start: ScfResult, spin: int, p: int, order, s1e, verbose, callback=None, done=None):
     """Converge each δ of ``order`` (starting next to the I end), each from its neighbour."""
     results = {}
     prev, p_prev = start, p
@@ -161,15 +169,18 @@ def _walk_scf(mol, method, start: ScfResult, spin: int, p: int, order, s1e, verb
         if np.isclose(d, start_delta, rtol=0, atol=1e-14):
             results[d] = (start, p)
             continue
-        occ = np.array(prev.mo_occ, copy=True)
-        occ[spin, p_prev] = d
-        dm0 = make_extrapolated_dm(history[-3:], d) if len(history) >= 2 else None
-        r = run_state_method(mol, method, Occupation.from_occ(occ), ground=prev, dm0=dm0, verbose=verbose)
+        r = _lookup(done, d)  # finished in an earlier, interrupted run: not recomputed
+        fresh = r is None
+        if fresh:
+            occ = np.array(prev.mo_occ, copy=True)
+            occ[spin, p_prev] = d
+            dm0 = make_extrapolated_dm(history[-3:], d) if len(history) >= 2 else None
+            r = run_state_method(mol, method, Occupation.from_occ(occ), ground=prev, dm0=dm0, verbose=verbose)
         p_new = make_matched_orbital(r.mo_coeff[spin], r.mo_occ[spin], prev.mo_coeff[spin][:, p_prev], s1e, d)
         results[d] = (r, p_new)
         history.append((d, _spin_dms(r.mo_coeff, r.mo_occ)))
         prev, p_prev = r, p_new
-        if callback is not None:
+        if fresh and callback is not None:
             callback(float(d), r)
     return results
 
@@ -178,7 +189,8 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
                 mode: str = "scf", reference: str = "uks", tracking: str = "imom", start: ScfResult | None = None,
                 ground=None, density_fit: str | None = None, grid_level: int | None = None,
                 conv_tol: float = 1e-9, conv_tol_grad: float | None = None, max_cycle: int = 100,
-                losc: str | None = None, losc_settings=None, callback=None, verbose: int = 0) -> ChargeScan:
+                losc: str | None = None, losc_settings=None, callback=None, done=None,
+                verbose: int = 0) -> ChargeScan:
     """E(δ) of state I along ``channel``; theory (2.1)–(2.4).
 
     Parameters
@@ -201,8 +213,12 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
         ``e_dfa`` keeps the parent functional's energies.
     losc_settings : LoscSettings, optional
     callback : callable, optional
-        ``callback(delta, result)`` after each converged scf-mode point (for
-        progress display); it must not modify ``result``.
+        ``callback(delta, result)`` after each newly converged point of scf
+        mode, state I included (progress display, saving point by point); it
+        must not modify ``result``.
+    done : dict, optional
+        {δ: ScfResult} of points finished by an earlier run with the same
+        inputs (resume): they are taken as they are, the walk goes on from them.
 
     Returns
     -------
@@ -227,13 +243,18 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
         # validate the channel on the target pattern before any SCF
         target = occupation.resolve(mol.nelec, mol.nao_nr(), False).mo_occ
         ch.resolve(target)
-        start = run_state_method(mol, method, occupation, ground=ground, verbose=verbose)
+        i_end = 0.0 if ch.kind == "add" else 1.0
+        start = _lookup(done, i_end) if mode == "scf" else None
+        if start is None:
+            start = run_state_method(mol, method, occupation, ground=ground, verbose=verbose)
+            if callback is not None and mode == "scf":
+                callback(i_end, start)
     p = ch.resolve(start.mo_occ)
     s = ch.spin_index
     s1e = mol.intor_symmetric("int1e_ovlp")
     if mode == "scf":
         order = delta if ch.kind == "add" else delta[::-1]
-        walked = _walk_scf(mol, method, start, s, p, order, s1e, verbose, callback)
+        walked = _walk_scf(mol, method, start, s, p, order, s1e, verbose, callback, done)
         records = [walked[d][0] for d in delta]
         orbitals = [walked[d][1] for d in delta]
         e_tot = np.array([r.e_tot for r in records])

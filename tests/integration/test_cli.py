@@ -285,12 +285,12 @@ def test_scan_and_chempot_output(tmp_path):
     p = deltascf("scan", *H_ATOM, "--xc", "hf", "--reference", "uhf", "--channel", "remove:a:HOMO",
                  "--deltas", "0,0.5,1", "--output", tmp_path / "scan.h5")
     assert p.returncode == 0, p.stderr
-    scan = load(tmp_path / "scan.h5")
+    scan = load(tmp_path / "scan.h5", kind="scans")
     assert scan.channel == "remove:a:HOMO" and scan.delta.tolist() == [0.0, 0.5, 1.0]
     p = deltascf("chempot", *H_ATOM, "--xc", "hf", "--reference", "uhf", "--channels", "remove:a:HOMO",
                  "--output", tmp_path / "table.h5")
     assert p.returncode == 0, p.stderr
-    assert load(tmp_path / "table.h5").rows[0].channel == "remove:a:0"
+    assert load(tmp_path / "table.h5", kind="theorem").rows[0].channel == "remove:a:0"
 
 
 def test_report_of_study_file(tmp_path):
@@ -301,10 +301,11 @@ def test_report_of_study_file(tmp_path):
     direct = json.loads(p.stdout)
     p = deltascf("report", out)
     assert p.returncode == 0, p.stderr
-    assert "scan 'scan'" in p.stdout and "D(1/2)" in p.stdout
+    assert "scan 'scan-" in p.stdout and "D(1/2)" in p.stdout
     p = deltascf("report", out, "--json")
     assert p.returncode == 0, p.stderr
-    assert json.loads(p.stdout)["scans"]["scan"]["points"] == direct["points"]
+    (scan,) = json.loads(p.stdout)["scans"].values()
+    assert scan["points"] == direct["points"]
     for bad in (tmp_path / "missing.h5", WATER_XYZ):
         p = deltascf("report", bad)
         assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
@@ -340,7 +341,7 @@ def test_progress_only_on_a_terminal(monkeypatch):
         monkeypatch.setattr(sys, "stdout", io.StringIO())
         assert main(argv + extra) == 0
         text = term.getvalue()
-        assert (("2/2" in text and "point" in text and "delta 0" in text) if shown else text == ""), text
+        assert (("3/3" in text and "point" in text and "delta 0" in text) if shown else text == ""), text
     p = deltascf(*argv)  # stderr is a pipe: no progress
     assert p.returncode == 0 and p.stderr == ""
 
