@@ -13,7 +13,7 @@ import sys
 import tempfile
 import warnings
 
-EXIT_OK, EXIT_INPUT, EXIT_NOT_CONVERGED = 0, 2, 3
+EXIT_OK, EXIT_INPUT, EXIT_NOT_CONVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
 #: atoms closer than this (Angstrom) are refused as a malformed geometry
 MIN_DISTANCE_ANGSTROM = 0.1
 
@@ -653,6 +653,11 @@ def main(argv=None) -> int:
     except InputError as exc:
         print(f"deltascf: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except KeyboardInterrupt:
+        saved = getattr(args, "output", None) if "args" in locals() else None
+        where = f"; finished points are in {saved}, re-run the same command to resume" if saved else ""
+        print(f"deltascf: interrupted{where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def console() -> None:  # pragma: no cover - the installed entry point

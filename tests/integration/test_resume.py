@@ -73,3 +73,21 @@ def test_theorem_table_study_is_reused(tmp_path):
     out2, err2 = second.communicate(timeout=600)
     assert second.returncode == 0 and err2.count(SCF_LINE) == 0
     assert json.loads(out2)["rows"] == json.loads(out1)["rows"]
+
+
+@pytest.mark.slow
+def test_sigint_leaves_a_resumable_study(tmp_path):
+    study = tmp_path / "study.h5"
+    first = cli(*SCAN, "--output", study)
+    deadline = time.time() + 300
+    while finished_points(study) < 3 and time.time() < deadline and first.poll() is None:
+        time.sleep(0.05)
+    first.send_signal(signal.SIGINT)
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 130, err
+    assert err.strip().splitlines() == [f"deltascf: interrupted; finished points are in {study}, "
+                                        "re-run the same command to resume"]
+    saved = finished_points(study)
+    second = cli(*SCAN, "--output", study, "-v")
+    _, err2 = second.communicate(timeout=600)
+    assert second.returncode == 0 and err2.count(SCF_LINE) == 11 - saved
