@@ -365,6 +365,13 @@ class _Study:
             return
         from .io import load_all
 
+        # temporaries of a writer that was killed mid-save (io writes .<name>.<hex>.tmp, then renames)
+        import glob
+
+        directory, base = os.path.split(os.path.abspath(self.path))
+        for stale in glob.glob(os.path.join(directory, f".{glob.escape(base)}.*.tmp")):
+            os.unlink(stale)
+
         try:
             self.records = load_all(self.path)
         except (OSError, ValueError, KeyError) as exc:
@@ -612,7 +619,7 @@ def _apply_input_file(args, argv) -> None:
         opts = read_input(args.molecule, command=args.command)
     except InputFileError as exc:
         raise InputError(str(exc)) from None
-    explicit = _explicit_options(argv)
+    explicit = _explicit_options(argv) - {"molecule"}  # the positional was the TOML file itself
     args.molecule = None
     for key, value in opts.items():
         if key != "command" and key not in explicit:

@@ -418,3 +418,10 @@ def test_bad_toml_one_line_exit_2(tmp_path, text, fragment):
     p = deltascf("run" if "[scan]" not in text else "scan", path)
     lines = p.stderr.strip().splitlines()
     assert p.returncode == 2 and len(lines) == 1 and fragment in lines[0] and "Traceback" not in p.stderr, p.stderr
+
+
+def test_example_toml_prints_a_script():
+    p = deltascf("scan", ROOT / "examples" / "water-scan.toml", "--print-python")
+    assert p.returncode == 0, p.stderr
+    compile(p.stdout, "water-scan.py", "exec")
+    assert "scan_charge" in p.stdout and "add:a:LUMO+1" in p.stdout
