@@ -93,3 +93,28 @@ def test_sigint_leaves_a_resumable_study(tmp_path):
     second = cli(*SCAN, "--output", study, "-v")
     _, err2 = second.communicate(timeout=600)
     assert second.returncode == 0 and err2.count(SCF_LINE) == 11 - saved
+
+
+@pytest.mark.slow
+def test_theorem_table_resumes_after_sigkill(tmp_path):
+    argv = ["chempot", "--atom", WATER_ATOM, "--basis", "6-31g", "--xc", "b3lyp", "--channels", "valence"]
+    reference = cli(*argv, "--json", "-")
+    ref_out, ref_err = reference.communicate(timeout=600)
+    assert reference.returncode == 0, ref_err
+    total = 1 + len(json.loads(ref_out)["rows"])  # I and one neighbour per channel
+    study = tmp_path / "table.h5"
+    first = cli(*argv, "--output", study)
+    deadline = time.time() + 300
+    while finished_points(study) < 4 and time.time() < deadline and first.poll() is None:
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=60)
+    saved = finished_points(study)
+    assert 4 <= saved < total, (saved, total)
+    second = cli(*argv, "--output", study, "--json", "-", "-v")
+    out, err = second.communicate(timeout=600)
+    assert second.returncode == 0, err
+    assert err.count(SCF_LINE) == total - saved
+    rows, ref_rows = json.loads(out)["rows"], json.loads(ref_out)["rows"]
+    assert [r["channel"] for r in rows] == [r["channel"] for r in ref_rows]
+    assert max(abs(a["mu"] - b["mu"]) for a, b in zip(rows, ref_rows)) <= E_ATOL
