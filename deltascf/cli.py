@@ -10,7 +10,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import warnings
 
 EXIT_OK, EXIT_INPUT, EXIT_NOT_CONVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
@@ -213,14 +212,13 @@ def _write_json(path: str, obj) -> None:
     if path == "-":
         sys.stdout.write(text)
         return
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".deltascf-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    from .io import write_atomically
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.replace(tmp, path)  # never a half-written file
-    except BaseException:
-        os.unlink(tmp)
-        raise
+
+    write_atomically(path, write)  # never a half-written file
 
 
 # -- commands ------------------------------------------------------------------------

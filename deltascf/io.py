@@ -38,7 +38,7 @@ from datetime import datetime, timezone
 import h5py
 import numpy as np
 
-__all__ = ["save", "load", "load_all", "SCHEMA_VERSION", "KINDS"]
+__all__ = ["save", "load", "load_all", "write_atomically", "SCHEMA_VERSION", "KINDS"]
 
 #: major version of the layout; readers refuse files with a larger one
 SCHEMA_VERSION = 1
@@ -424,12 +424,18 @@ def _new_temp(path: str) -> str:
         return tmp
 
 
-def _replace_atomically(path: str, fill, mode_from: str | None = None) -> None:
-    """Run ``fill(h5py.File)`` on a temporary file, then rename it over ``path``."""
+def write_atomically(path, write, mode_from: str | None = None) -> None:
+    """Create ``path`` through ``write(tmp)`` on a temporary file beside it, then rename.
+
+    ``write`` receives the temporary path and fills it.  An interruption
+    leaves any previous ``path`` as it was and removes the temporary; the
+    new file gets the permissions of ``mode_from`` when given.  Used for study
+    files, figures and JSON.
+    """
+    path = os.fspath(path)
     tmp = _new_temp(path)
     try:
-        with h5py.File(tmp, "w") as dst:
-            fill(dst)
+        write(tmp)
         fd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -444,6 +450,15 @@ def _replace_atomically(path: str, fill, mode_from: str | None = None) -> None:
         except OSError:
             pass
         raise
+
+
+def _replace_atomically(path: str, fill, mode_from: str | None = None) -> None:
+    """Run ``fill(h5py.File)`` on a temporary file, then rename it over ``path``."""
+    def write(tmp):
+        with h5py.File(tmp, "w") as dst:
+            fill(dst)
+
+    write_atomically(path, write, mode_from)
 
 
 def _normalize_kind(kind) -> str | None:

@@ -9,8 +9,6 @@ matplotlib itself is imported on first use, not with this module.
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -229,21 +227,6 @@ def make_states_figure(labels, results, ground: "ScfResult") -> "Figure":
 
 
 # -- files --------------------------------------------------------------------------------
-def _new_temp(path: str) -> str:
-    """A new empty file beside ``path`` (permissions from the umask, like any new file)."""
-    directory, base = os.path.split(path)
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"no such directory: {directory}")
-    while True:
-        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
-        try:
-            fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
-        except FileExistsError:
-            continue
-        os.close(fd)
-        return tmp
-
-
 def save_figure(fig: "Figure", path) -> str:
     """Write ``fig`` as PNG, PDF or SVG, chosen by the suffix of ``path``; returns the path written.
 
@@ -262,20 +245,11 @@ def save_figure(fig: "Figure", path) -> str:
                          f"use one of {', '.join(FORMATS)}")
     if os.path.isdir(path):
         raise IsADirectoryError(f"{path}: is a directory")
-    existing = os.path.exists(path)
-    tmp = _new_temp(path)
-    try:
+    from .io import write_atomically
+
+    def write(tmp):
         with open(tmp, "wb") as fh:
             fig.savefig(fh, format=FORMATS[suffix])
-            fh.flush()
-            os.fsync(fh.fileno())
-        if existing:
-            shutil.copymode(path, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+
+    write_atomically(path, write, mode_from=path if os.path.exists(path) else None)
     return path
