@@ -442,7 +442,7 @@ def _run_ground(mol, method: Method, verbose: int = 0) -> ScfResult:
     return _finish(mf, method, "ground", resolved, c)
 
 
-def run_scf_losc(mol, parent: ScfResult, settings=None, *, frozen=None, verbose: int = 0):
+def run_scf_losc(mol, parent: ScfResult, settings=None, *, frozen=None, eri=None, verbose: int = 0):
     """SCF-LOSC with orbitalets and curvature frozen from ``parent``; theory 5.8.
 
     The parent (ground, ΔSCF or fractional) state fixes the orbitalets, κ, the
@@ -459,7 +459,7 @@ def run_scf_losc(mol, parent: ScfResult, settings=None, *, frozen=None, verbose:
         make_losc_inputs
 
     settings = settings or LoscSettings()
-    frozen = frozen or make_losc_inputs(mol, parent, settings)
+    frozen = frozen or make_losc_inputs(mol, parent, settings, eri)
     c_lo, kappa, co_index, conv, sweeps, a_x, a_hf = frozen
     method = parent.method
     mol = mol.copy()
@@ -482,15 +482,27 @@ def run_scf_losc(mol, parent: ScfResult, settings=None, *, frozen=None, verbose:
 LOSC_MODES = ("post", "scf")
 
 
-def run_losc(mol, result: ScfResult, mode: str = "post", settings=None, verbose: int = 0):
-    """LOSC of one state: post-SCF (no SCF) or SCF-LOSC (frozen orbitalets); theory 5.7-5.9."""
+def run_losc(mol, result: ScfResult, mode: str = "post", settings=None, verbose: int = 0, eri=None):
+    """LOSC of one state: post-SCF (no SCF) or SCF-LOSC (frozen orbitalets); theory 5.7-5.9.
+
+    ``eri`` (``functionals.losc.make_losc_eri``) shares the exact-Coulomb
+    integrals between many calls on one molecule.
+    """
     from .functionals.losc import make_losc_correction
 
     if mode == "post":
-        return make_losc_correction(mol, result, settings)
+        return make_losc_correction(mol, result, settings, eri=eri)
     if mode == "scf":
-        return run_scf_losc(mol, result, settings, verbose=verbose)
+        return run_scf_losc(mol, result, settings, eri=eri, verbose=verbose)
     raise ValueError(f"unknown LOSC mode {mode!r}; choose post or scf")
+
+
+def make_shared_losc_eri(mol, settings):
+    """ERIs to share between the LOSC calls of a scan or table (None when not needed or too large)."""
+    from .functionals.losc import LoscSettings, make_losc_eri
+
+    settings = settings or LoscSettings()
+    return make_losc_eri(mol) if settings.kappa_coulomb == "exact" else None
 
 
 def make_losc_orbital_energy(losc, result: ScfResult, spin: int, k: int, s1e: np.ndarray) -> float:

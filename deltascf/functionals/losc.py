@@ -21,7 +21,7 @@ from .xc import make_dfa_weights
 
 __all__ = ["LoscSettings", "LoscResult", "make_orbitalets", "make_kappa", "make_local_occupation",
            "make_losc_energy", "make_losc_potential", "make_losc_mo_energy", "make_losc_correction",
-           "make_losc_inputs", "make_coulomb_diag", "make_grid_integrals"]
+           "make_losc_inputs", "make_coulomb_diag", "make_grid_integrals", "make_losc_eri"]
 
 #: C_x = (3/4)(6/π)^{1/3}, the LDA exchange constant of theory (5.3)
 C_X = 0.75 * (6.0 / np.pi) ** (1.0 / 3.0)
@@ -157,12 +157,24 @@ def _packed_density(c_lo: np.ndarray) -> np.ndarray:
     return (c_lo[rows, :] * c_lo[cols, :]).T * scale
 
 
-def make_coulomb_diag(mol, c_los, kappa_coulomb: str = "exact", auxbasis: str | None = None):
+def make_losc_eri(mol):
+    """The in-core s4 ERIs for the exact Coulomb curvature, or None when they exceed ``ERI_INCORE_MAX``.
+
+    Computed once, they can be handed to every LOSC call on the same molecule
+    (the points of a scan, the states of a table).
+    """
+    nao = mol.nao_nr()
+    npair = nao * (nao + 1) // 2
+    return mol.intor("int2e", aosym="s4") if npair * npair * 8 <= ERI_INCORE_MAX else None
+
+
+def make_coulomb_diag(mol, c_los, kappa_coulomb: str = "exact", auxbasis: str | None = None, eri=None):
     """J_ij = (ii|jj) of orbitalet densities ρ_i = |φ_i|², exact or density-fitted; theory 5.10.
 
     ``c_los`` is a list of (nao, nlo) orbitalet sets (one per spin); the
-    integrals are evaluated once for all of them.  Exact J uses the in-core
-    ERIs when they fit in ``ERI_INCORE_MAX`` bytes, else direct J builds.
+    integrals are evaluated once for all of them.  Exact J uses in-core ERIs
+    (``eri`` from :func:`make_losc_eri`, computed here when not given) when
+    they fit in ``ERI_INCORE_MAX`` bytes, else direct J builds.
     """
     if kappa_coulomb == "df":
         from pyscf import df
@@ -175,10 +187,9 @@ def make_coulomb_diag(mol, c_los, kappa_coulomb: str = "exact", auxbasis: str | 
             b = _packed_density(c) @ int3c
             out.append(b @ np.linalg.solve(v, b.T))
         return out
-    nao = mol.nao_nr()
-    npair = nao * (nao + 1) // 2
-    if npair * npair * 8 <= ERI_INCORE_MAX:
-        eri = mol.intor("int2e", aosym="s4")
+    if eri is None:
+        eri = make_losc_eri(mol)
+    if eri is not None:
         out = []
         for c in c_los:
             d = _packed_density(c)
@@ -274,7 +285,7 @@ def _window_index(mo_energy: np.ndarray, window) -> np.ndarray:
     return idx
 
 
-def make_losc_inputs(mol, result: ScfResult, settings: LoscSettings):
+def make_losc_inputs(mol, result: ScfResult, settings: LoscSettings, eri=None):
     """Orbitalets and curvature of ``result``, one entry per spin (frozen for SCF-LOSC).
 
     Returns (c_lo, kappa, co_index, converged, sweeps, a_x, a_hf) with tuples per spin.
@@ -304,7 +315,7 @@ def make_losc_inputs(mol, result: ScfResult, settings: LoscSettings):
     if a_x == 0.0 and a_hf == 1.0:  # HF: κ ≡ 0 (theory 5.4)
         kappa = [np.zeros((c.shape[1],) * 2) for c in c_lo]
     else:
-        js = make_coulomb_diag(mol, c_lo, settings.kappa_coulomb, settings.auxbasis)
+        js = make_coulomb_diag(mol, c_lo, settings.kappa_coulomb, settings.auxbasis, eri)
         xs = make_grid_integrals(mol, c_lo, grid_level)
         kappa = [make_kappa(j, x, s_abs, a_x, a_hf, settings.tau, settings.zeta, settings.curvature)
                  for j, (x, s_abs) in zip(js, xs)]
@@ -313,16 +324,18 @@ def make_losc_inputs(mol, result: ScfResult, settings: LoscSettings):
     return tuple(c_lo), tuple(kappa), tuple(co_index), tuple(conv), tuple(sweeps), a_x, a_hf
 
 
-def make_losc_correction(mol, result: ScfResult, settings: LoscSettings | None = None, frozen=None) -> LoscResult:
+def make_losc_correction(mol, result: ScfResult, settings: LoscSettings | None = None, frozen=None,
+                         eri=None) -> LoscResult:
     """Post-SCF LOSC of one state (ground, ΔSCF or fractional); theory 5.9.
 
     The orbitalets come from the state's own canonical orbitals and Fock
     matrix and λ from its own density.  ``frozen`` (the output of
-    :func:`make_losc_inputs`) reuses given orbitalets and curvature.  The input
-    record is not modified; a new ``LoscResult`` is returned.
+    :func:`make_losc_inputs`) reuses given orbitalets and curvature, ``eri``
+    (:func:`make_losc_eri`) given integrals.  The input record is not
+    modified; a new ``LoscResult`` is returned.
     """
     settings = settings or LoscSettings()
-    c_lo, kappa, co_index, conv, sweeps, a_x, a_hf = frozen or make_losc_inputs(mol, result, settings)
+    c_lo, kappa, co_index, conv, sweeps, a_x, a_hf = frozen or make_losc_inputs(mol, result, settings, eri)
     s1e = mol.intor_symmetric("int1e_ovlp")
     restricted = result.restricted
     occs = [result.mo_occ / 2] if restricted else [result.mo_occ[0], result.mo_occ[1]]
