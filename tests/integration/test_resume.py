@@ -30,18 +30,23 @@ def finished_points(path) -> int:
         return 0  # not written yet
 
 
+def interrupt_after(argv, study, points: int, sig=signal.SIGKILL):
+    """Start ``argv --output study``, send ``sig`` once ``points`` SCFs are saved; returns the process."""
+    proc = cli(*argv, "--output", study)
+    deadline = time.time() + 300
+    while finished_points(study) < points and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    return proc
+
+
 @pytest.mark.slow
 def test_scan_resumes_after_sigkill(tmp_path):
     reference = cli(*SCAN, "--json", "-")
     ref_out, ref_err = reference.communicate(timeout=600)
     assert reference.returncode == 0, ref_err
     study = tmp_path / "study.h5"
-    first = cli(*SCAN, "--output", study)
-    deadline = time.time() + 300
-    while finished_points(study) < 4 and time.time() < deadline and first.poll() is None:
-        time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=60)
+    interrupt_after(SCAN, study, 4).wait(timeout=60)
     saved = finished_points(study)  # the file is readable after the kill
     assert 4 <= saved < 11, saved
     # a kill during a save can leave only io's temporary (.study.h5.<hex>.tmp), never a broken study
@@ -80,11 +85,7 @@ def test_theorem_table_study_is_reused(tmp_path):
 @pytest.mark.slow
 def test_sigint_leaves_a_resumable_study(tmp_path):
     study = tmp_path / "study.h5"
-    first = cli(*SCAN, "--output", study)
-    deadline = time.time() + 300
-    while finished_points(study) < 3 and time.time() < deadline and first.poll() is None:
-        time.sleep(0.05)
-    first.send_signal(signal.SIGINT)
+    first = interrupt_after(SCAN, study, 3, signal.SIGINT)
     _, err = first.communicate(timeout=120)
     assert first.returncode == 130, err
     assert err.strip().splitlines() == [f"deltascf: interrupted; finished points are in {study}, "
@@ -103,12 +104,7 @@ def test_theorem_table_resumes_after_sigkill(tmp_path):
     assert reference.returncode == 0, ref_err
     total = 1 + len(json.loads(ref_out)["rows"])  # I and one neighbour per channel
     study = tmp_path / "table.h5"
-    first = cli(*argv, "--output", study)
-    deadline = time.time() + 300
-    while finished_points(study) < 4 and time.time() < deadline and first.poll() is None:
-        time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=60)
+    interrupt_after(argv, study, 4).wait(timeout=60)
     saved = finished_points(study)
     assert 4 <= saved < total, (saved, total)
     second = cli(*argv, "--output", study, "--json", "-", "-v")
