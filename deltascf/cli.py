@@ -423,10 +423,9 @@ def _cmd_run(args) -> int:
         results.append(run_state_method(mol, method, occ, ground=ground, verbose=verbose))
     corrections = None
     if args.losc:
-        from .scf import make_shared_losc_eri, run_losc
+        from .scf import run_losc
 
-        eri = make_shared_losc_eri(mol, losc_settings)
-        corrections = [run_losc(mol, r, args.losc, losc_settings, verbose, eri) for r in results]
+        corrections = [run_losc(mol, r, args.losc, losc_settings, verbose) for r in results]
 
     _save_study(args, mol, list(zip(labels, results)) + list(zip(labels, corrections or [])))
     _emit(args, make_states_summary(labels, results, ground, corrections),

@@ -15,6 +15,7 @@ import pyscf
 from pyscf import dft, lib, scf
 
 from . import __version__
+from .integrals import get_eri
 from .occupations import Occupation, ResolvedOccupation, make_matched_orbital, make_overlap, make_tracked_occ
 from .results import Method, ScfResult
 
@@ -270,8 +271,12 @@ def _losc_terms(frozen, s1e: np.ndarray, dm: np.ndarray):
 
 
 # -- building PySCF objects -----------------------------------------------------
-def _make_mf(mol, method: Method, verbose: int = 0):
-    """A fresh PySCF mean-field object for ``method`` (no SCF run)."""
+def _make_mf(mol, method: Method, verbose: int = 0, eri=None):
+    """A fresh PySCF mean-field object for ``method`` (no SCF run).
+
+    ``eri`` (s8, from :func:`deltascf.integrals.get_eri`) is handed to PySCF as
+    ``mf._eri`` so that the integrals are not evaluated again for each state.
+    """
     restricted = method.restricted
     if method.is_hf:
         # the classes themselves: scf.UHF(mol) swaps in HF1e for one electron,
@@ -284,6 +289,8 @@ def _make_mf(mol, method: Method, verbose: int = 0):
             mf.grids.level = int(method.grid_level)
     if method.density_fit:
         mf = mf.density_fit(auxbasis=method.density_fit)
+    elif eri is not None:
+        mf._eri = eri
     mf.verbose = verbose
     mf.chkfile = None
     mf.conv_tol = method.conv_tol
@@ -408,6 +415,7 @@ def run_state_method(mol, method: Method, occupation: Occupation, *, ground=None
     occupations on the ground orbitals), e.g. an extrapolated one in scans;
     the tracking reference stays the ground orbitals.
     """
+    eri = _shared_eri(mol, method)
     mol = mol.copy()
     restricted = method.restricted
     if restricted and mol.spin != 0:
@@ -416,14 +424,14 @@ def run_state_method(mol, method: Method, occupation: Occupation, *, ground=None
     if ground is None:
         # validate the spec on aufbau counts before paying for any SCF
         occupation.resolve(mol.nelec, nmo, restricted)
-        ground = _run_ground(mol, method, verbose)
+        ground = _run_ground(mol, method, verbose, eri)
         if occupation.is_ground:
             return ground
     c_ref, occ_ground = _ground_orbitals(ground, restricted)
     if c_ref.shape[-2] != nmo:
         raise ValueError(f"the given ground state has {c_ref.shape[-2]} basis functions, the molecule {nmo}")
     resolved = occupation.resolve(_ground_nelec(occ_ground), c_ref.shape[-1], restricted)
-    mf = _make_mf(mol, method, verbose)
+    mf = _make_mf(mol, method, verbose, eri)
     mf = _wrap(mf, c_ref, resolved.mo_occ, method.tracking)
     if not restricted:
         mf.nelec = resolved.nelec
@@ -433,16 +441,21 @@ def run_state_method(mol, method: Method, occupation: Occupation, *, ground=None
     return _finish(mf, method, str(occupation), resolved, c_ref)
 
 
-def _run_ground(mol, method: Method, verbose: int = 0) -> ScfResult:
+def _shared_eri(mol, method: Method):
+    """The molecule's shared in-core ERIs (None with density fitting or when they do not fit)."""
+    return None if method.density_fit else get_eri(mol)
+
+
+def _run_ground(mol, method: Method, verbose: int = 0, eri=None) -> ScfResult:
     """Aufbau ground state with PySCF's own occupations and initial guess."""
-    mf = _wrap(_make_mf(mol, method, verbose))
+    mf = _wrap(_make_mf(mol, method, verbose, eri))
     mf.kernel()
     _, c, mo_occ = _canonical(mf)
     resolved = ResolvedOccupation(mo_occ, _ground_nelec(mo_occ), "ground")
     return _finish(mf, method, "ground", resolved, c)
 
 
-def run_scf_losc(mol, parent: ScfResult, settings=None, *, frozen=None, eri=None, verbose: int = 0):
+def run_scf_losc(mol, parent: ScfResult, settings=None, *, frozen=None, verbose: int = 0):
     """SCF-LOSC with orbitalets and curvature frozen from ``parent``; theory 5.8.
 
     The parent (ground, ΔSCF or fractional) state fixes the orbitalets, κ, the
@@ -459,11 +472,12 @@ def run_scf_losc(mol, parent: ScfResult, settings=None, *, frozen=None, eri=None
         make_losc_inputs
 
     settings = settings or LoscSettings()
-    frozen = frozen or make_losc_inputs(mol, parent, settings, eri)
+    frozen = frozen or make_losc_inputs(mol, parent, settings)
     c_lo, kappa, co_index, conv, sweeps, a_x, a_hf = frozen
     method = parent.method
+    eri = _shared_eri(mol, method)
     mol = mol.copy()
-    mf = _wrap(_make_mf(mol, method, verbose), parent.mo_coeff, parent.mo_occ, method.tracking)
+    mf = _wrap(_make_mf(mol, method, verbose, eri), parent.mo_coeff, parent.mo_occ, method.tracking)
     mf.losc_frozen = (c_lo, kappa)
     if not parent.restricted:
         mf.nelec = parent.nelec
@@ -482,27 +496,19 @@ def run_scf_losc(mol, parent: ScfResult, settings=None, *, frozen=None, eri=None
 LOSC_MODES = ("post", "scf")
 
 
-def run_losc(mol, result: ScfResult, mode: str = "post", settings=None, verbose: int = 0, eri=None):
+def run_losc(mol, result: ScfResult, mode: str = "post", settings=None, verbose: int = 0):
     """LOSC of one state: post-SCF (no SCF) or SCF-LOSC (frozen orbitalets); theory 5.7-5.9.
 
-    ``eri`` (``functionals.losc.make_losc_eri``) shares the exact-Coulomb
-    integrals between many calls on one molecule.
+    Exact-Coulomb curvatures take the molecule's shared ERIs
+    (:func:`deltascf.integrals.get_eri`), evaluated once for all states.
     """
     from .functionals.losc import make_losc_correction
 
     if mode == "post":
-        return make_losc_correction(mol, result, settings, eri=eri)
+        return make_losc_correction(mol, result, settings)
     if mode == "scf":
-        return run_scf_losc(mol, result, settings, eri=eri, verbose=verbose)
+        return run_scf_losc(mol, result, settings, verbose=verbose)
     raise ValueError(f"unknown LOSC mode {mode!r}; choose post or scf")
-
-
-def make_shared_losc_eri(mol, settings):
-    """ERIs to share between the LOSC calls of a scan or table (None when not needed or too large)."""
-    from .functionals.losc import LoscSettings, make_losc_eri
-
-    settings = settings or LoscSettings()
-    return make_losc_eri(mol) if settings.kappa_coulomb == "exact" else None
 
 
 def make_losc_orbital_energy(losc, result: ScfResult, spin: int, k: int, s1e: np.ndarray) -> float:

@@ -19,7 +19,7 @@ from pyscf.data.elements import chemcore
 
 from ..occupations import Channel, Label, Occupation, SpecError, make_matched_orbital
 from ..results import Method, ScfResult
-from ..scf import make_losc_orbital_energy, make_shared_losc_eri, run_losc, run_state_method
+from ..scf import make_losc_orbital_energy, run_losc, run_state_method
 
 __all__ = ["TheoremRow", "TheoremTable", "chemical_potentials", "make_channels", "N_VIRTUAL"]
 
@@ -167,8 +167,7 @@ def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, re
     if not chans:
         raise SpecError("no channels to compute")
     s1e = mol.intor_symmetric("int1e_ovlp")
-    eri = make_shared_losc_eri(mol, losc_settings) if losc else None  # one ERI evaluation for all states
-    start_losc = run_losc(mol, start, losc, losc_settings, verbose, eri) if losc else None
+    start_losc = run_losc(mol, start, losc, losc_settings, verbose) if losc else None
     e_start = start_losc.e_tot if losc else start.e_tot
     rows, neighbours, corrections = [], [], []
     for ch in chans:
@@ -182,7 +181,7 @@ def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, re
             nb = run_state_method(mol, method, Occupation.from_occ(occ), ground=start, verbose=verbose)
         q = make_matched_orbital(nb.mo_coeff[s], nb.mo_occ[s], start.mo_coeff[s][:, p], s1e, occ[s, p])
         if losc:
-            nb_losc = run_losc(mol, nb, losc, losc_settings, verbose, eri)
+            nb_losc = run_losc(mol, nb, losc, losc_settings, verbose)
             corrections.append(nb_losc)
             e_nb = nb_losc.e_tot
             eps = make_losc_orbital_energy(start_losc, start, s, p, s1e)

@@ -15,7 +15,7 @@ from scipy.interpolate import CubicSpline
 
 from ..occupations import Channel, Occupation, make_matched_orbital
 from ..results import Method, ScfResult, _frozen_array
-from ..scf import (_spin_dms, make_ensemble_energies, make_losc_orbital_energy, make_shared_losc_eri, run_losc,
+from ..scf import (_spin_dms, make_ensemble_energies, make_losc_orbital_energy, run_losc,
                    run_state_method)
 
 __all__ = ["ChargeScan", "scan_charge", "make_deltas", "make_line_deviation", "make_curvatures",
@@ -262,8 +262,7 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
         eps = np.array([r.mo_energy[s, k] for r, k in zip(records, orbitals)])
         e_dfa = e_tot
         if losc is not None:
-            eri = make_shared_losc_eri(mol, losc_settings)  # one ERI evaluation for every point
-            corrections = tuple(run_losc(mol, r, losc, losc_settings, verbose, eri) for r in records)
+            corrections = tuple(run_losc(mol, r, losc, losc_settings, verbose) for r in records)
             e_tot = np.array([c.e_tot for c in corrections])
             eps = np.array([make_losc_orbital_energy(c, r, s, k, s1e)
                             for c, r, k in zip(corrections, records, orbitals)])

@@ -16,12 +16,13 @@ from pyscf.data.nist import HARTREE2EV
 from scipy.special import erf, erfc
 
 from .._backend import kernel
+from ..integrals import get_eri, make_pair_sandwich
 from ..results import ScfResult, _frozen_array
 from .xc import make_dfa_weights
 
 __all__ = ["LoscSettings", "LoscResult", "make_orbitalets", "make_kappa", "make_local_occupation",
            "make_losc_energy", "make_losc_potential", "make_losc_mo_energy", "make_losc_correction",
-           "make_losc_inputs", "make_coulomb_diag", "make_grid_integrals", "make_losc_eri"]
+           "make_losc_inputs", "make_coulomb_diag", "make_grid_integrals"]
 
 #: C_x = (3/4)(6/π)^{1/3}, the LDA exchange constant of theory (5.3)
 C_X = 0.75 * (6.0 / np.pi) ** (1.0 / 3.0)
@@ -145,10 +146,6 @@ def make_orbitalets(h_w: np.ndarray, dip_w: np.ndarray, gamma: float = 0.707, c:
 
 
 # -- curvature (theory 5.3, 5.4) --------------------------------------------------------------------
-#: largest in-core (s4) ERI array used for the exact Coulomb curvature, in bytes
-ERI_INCORE_MAX = 1.0e9
-
-
 def _packed_density(c_lo: np.ndarray) -> np.ndarray:
     """Orbitalet densities c_i c_iᵀ packed as PySCF's s4 pairs (off-diagonal doubled), (nlo, npair)."""
     nao = c_lo.shape[0]
@@ -157,24 +154,14 @@ def _packed_density(c_lo: np.ndarray) -> np.ndarray:
     return (c_lo[rows, :] * c_lo[cols, :]).T * scale
 
 
-def make_losc_eri(mol):
-    """The in-core s4 ERIs for the exact Coulomb curvature, or None when they exceed ``ERI_INCORE_MAX``.
-
-    Computed once, they can be handed to every LOSC call on the same molecule
-    (the points of a scan, the states of a table).
-    """
-    nao = mol.nao_nr()
-    npair = nao * (nao + 1) // 2
-    return mol.intor("int2e", aosym="s4") if npair * npair * 8 <= ERI_INCORE_MAX else None
-
-
 def make_coulomb_diag(mol, c_los, kappa_coulomb: str = "exact", auxbasis: str | None = None, eri=None):
     """J_ij = (ii|jj) of orbitalet densities ρ_i = |φ_i|², exact or density-fitted; theory 5.10.
 
     ``c_los`` is a list of (nao, nlo) orbitalet sets (one per spin); the
-    integrals are evaluated once for all of them.  Exact J uses in-core ERIs
-    (``eri`` from :func:`make_losc_eri`, computed here when not given) when
-    they fit in ``ERI_INCORE_MAX`` bytes, else direct J builds.
+    integrals are evaluated once for all of them.  Exact J contracts in-core
+    ERIs (``eri``, s4 or s8; by default the molecule's shared ones from
+    :func:`deltascf.integrals.get_eri`, which the SCF has usually computed
+    already), or makes direct J builds when they do not fit in memory.
     """
     if kappa_coulomb == "df":
         from pyscf import df
@@ -188,13 +175,9 @@ def make_coulomb_diag(mol, c_los, kappa_coulomb: str = "exact", auxbasis: str | 
             out.append(b @ np.linalg.solve(v, b.T))
         return out
     if eri is None:
-        eri = make_losc_eri(mol)
+        eri = get_eri(mol)
     if eri is not None:
-        out = []
-        for c in c_los:
-            d = _packed_density(c)
-            out.append(d @ eri @ d.T)
-        return out
+        return [make_pair_sandwich(eri, _packed_density(c)) for c in c_los]
     from pyscf.scf import hf
 
     out = []
@@ -216,7 +199,7 @@ def make_grid_integrals(mol, c_los, grid_level: int | None = None):
     grids = dft.gen_grid.Grids(mol)
     if grid_level is not None:
         grids.level = int(grid_level)
-    grids.build(with_non0tab=False)
+    grids.build(with_non0tab=False, sort_grids=False)  # sums over points need no locality order
     out = [[np.zeros((c.shape[1],) * 2), np.zeros((c.shape[1],) * 2)] for c in c_los]
     gram = kernel("grid_gram")
     for p0 in range(0, grids.weights.size, GRID_BLOCK):
@@ -331,7 +314,7 @@ def make_losc_correction(mol, result: ScfResult, settings: LoscSettings | None =
     The orbitalets come from the state's own canonical orbitals and Fock
     matrix and λ from its own density.  ``frozen`` (the output of
     :func:`make_losc_inputs`) reuses given orbitalets and curvature, ``eri``
-    (:func:`make_losc_eri`) given integrals.  The input record is not
+    (s4 or s8) given integrals instead of the molecule's shared ones.  The input record is not
     modified; a new ``LoscResult`` is returned.
     """
     settings = settings or LoscSettings()
