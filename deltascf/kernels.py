@@ -99,9 +99,10 @@ def jacobi_sweep(mats, weights, ut, pairs):  # pragma: no cover - compiled; twin
 
 
 # -- grid contractions behind X_ij and S_ij; theory (5.3), (5.4) -------------------------------
-# No Numba twin: the element-wise |φ|^{4/3} is where a kernel could help, and Numba
-# without SVML computes it 2.5x slower than NumPy's SIMD power (20 ms against 8 ms
-# for a 20000 x 114 block, 2 threads); the two Gram products are BLAS either way.
+# No Numba twin: the element-wise |φ|^{4/3} = |φ| ∛|φ| is where a kernel could help,
+# and a parallel Numba loop (no SVML) computes it and the weighted copies 2x slower
+# than NumPy's vectorized cbrt (21 ms against 9 ms for a 20000 x 114 block, 2 threads);
+# the two Gram products are BLAS either way.
 def grid_gram(phi: np.ndarray, weights: np.ndarray):
     """X_ij = sum_g w_g |phi_i|^{4/3} |phi_j|^{4/3} and S_ij = sum_g w_g |phi_i| |phi_j|.
 
@@ -121,5 +122,6 @@ def grid_gram(phi: np.ndarray, weights: np.ndarray):
     """
     w = np.asarray(weights)[:, None]
     a = np.abs(phi)
-    r = a ** (4.0 / 3.0)
+    r = np.cbrt(a)  # |φ|^{4/3} = |φ| ∛|φ|: cbrt is twice as fast as a ** (4/3)
+    r *= a
     return (r * w).T @ r, (a * w).T @ a
