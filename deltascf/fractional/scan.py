@@ -160,7 +160,13 @@ def _lookup(done, d: float):
 
 
 def _walk_scf(mol, method, start: ScfResult, spin: int, p: int, order, s1e, verbose, callback=None, done=None):
-    """Converge each δ of ``order`` (starting next to the I end), each from its neighbour."""
+    """Converge each δ of ``order`` (starting next to the I end), each from its neighbour.
+
+    A point that did not converge or lost its target is kept (and flagged) but
+    not walked from: the next point starts from, tracks and extrapolates
+    through the last good one, so one collapse does not carry the rest of the
+    scan onto another state.
+    """
     results = {}
     prev, p_prev = start, p
     history = []  # (δ, dm) of converged points for a linear density extrapolation
@@ -179,8 +185,9 @@ def _walk_scf(mol, method, start: ScfResult, spin: int, p: int, order, s1e, verb
             r = run_state_method(mol, method, Occupation.from_occ(occ), ground=prev, dm0=dm0, verbose=verbose)
         p_new = make_matched_orbital(r.mo_coeff[spin], r.mo_occ[spin], prev.mo_coeff[spin][:, p_prev], s1e, d)
         results[d] = (r, p_new)
-        history.append((d, _spin_dms(r.mo_coeff, r.mo_occ)))
-        prev, p_prev = r, p_new
+        if r.converged and not r.collapsed:
+            history.append((d, _spin_dms(r.mo_coeff, r.mo_occ)))
+            prev, p_prev = r, p_new
         if fresh and callback is not None:
             callback(float(d), r)
     return results

@@ -145,3 +145,25 @@ def test_bad_channels_refused_before_scf(water_631g, channel, fragment):
 def test_restricted_reference_refused(water_631g):
     with pytest.raises(ValueError, match="unrestricted"):
         scan_charge(water_631g, "b3lyp", "ground", "remove:a:HOMO", reference="rks")
+
+
+def test_walk_goes_on_from_the_last_good_point(water_631g, monkeypatch):
+    """A collapsed point is flagged but not walked from: the next point tracks the last good one."""
+    import dataclasses
+
+    from deltascf.fractional import scan as scan_module
+
+    real, grounds = scan_module.run_state_method, []
+
+    def spoiled_at_half(mol, method, occupation, *, ground=None, dm0=None, verbose=0):
+        grounds.append(ground)
+        r = real(mol, method, occupation, ground=ground, dm0=dm0, verbose=verbose)
+        frac = [x for x in np.asarray(r.mo_occ).ravel() if 0 < x < 1]
+        return dataclasses.replace(r, collapsed=True) if np.isclose(frac, 0.5).any() else r
+
+    monkeypatch.setattr(scan_module, "run_state_method", spoiled_at_half)
+    scan = scan_charge(water_631g, "hf", "ground", "add:a:LUMO", deltas=[0, 0.25, 0.5, 0.75, 1], conv_tol=1e-9)
+    assert list(scan.collapsed) == [False, False, True, False, False]
+    by_delta = dict(zip(scan.delta, scan.points))
+    # calls: the start state, then δ = 0.25, 0.5, 0.75, 1 (walked from 0, 0.25, 0.25, 0.75)
+    assert grounds[2] is by_delta[0.25] and grounds[3] is by_delta[0.25] and grounds[4] is by_delta[0.75]
