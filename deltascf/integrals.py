@@ -4,20 +4,24 @@ PySCF keeps the in-core s8 ERIs on each mean-field object (``mf._eri``) and
 evaluates them again for the next object.  A deltascf study builds many SCFs on
 one molecule (ground, ΔSCF, every scan point) and the exact LOSC Coulomb
 curvature (theory 5.10) needs the same integrals, so :func:`get_eri` keeps one
-read-only copy per molecule.  The copy lives as long as the ``Mole`` object
-(weak reference) and is dropped when its atoms or basis change.  It is only
-made when PySCF itself would hold the ERIs in memory.
+read-only copy for the most recent molecule.  The copy is dropped when that
+``Mole`` object dies, when its atoms or basis change, when another molecule
+asks for its ERIs, or on :func:`release_eri`.  It is only made when PySCF
+itself would hold the ERIs in memory.
 """
 from __future__ import annotations
 
+import threading
 import weakref
 
 import numpy as np
 from pyscf import lib
 
-__all__ = ["get_eri", "eri_fits", "make_pair_sandwich"]
+__all__ = ["get_eri", "release_eri", "eri_fits", "make_pair_sandwich"]
 
-_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+#: the kept ERIs: (weak reference to the Mole, fingerprint, s8 array), or None
+_kept = None
+_lock = threading.Lock()
 #: rows of the packed triangle unpacked at once in :func:`make_pair_sandwich` (bytes)
 SANDWICH_BLOCK_BYTES = 64e6
 
@@ -28,23 +32,37 @@ def _fingerprint(mol) -> tuple:
 
 
 def eri_fits(mol) -> bool:
-    """PySCF's own in-core rule (``SCF._is_mem_enough``): nao⁴ bytes below 95 % of free ``max_memory``."""
+    """PySCF's own in-core rule (``SCF._is_mem_enough``): nao⁴/1e6 < 0.95 max_memory − memory in use (MB)."""
     nao = mol.nao_nr()
     return bool(mol.incore_anyway) or nao ** 4 / 1e6 < mol.max_memory * 0.95 - lib.current_memory()[0]
 
 
+def release_eri() -> None:
+    """Drop the kept ERIs (the arrays live on only where a caller still holds them)."""
+    global _kept
+    _kept = None
+
+
+def _on_mol_deleted(ref) -> None:
+    global _kept
+    if _kept is not None and _kept[0] is ref:
+        _kept = None
+
+
 def get_eri(mol) -> np.ndarray | None:
     """The s8 ERIs of ``mol`` (read-only, computed on first use), or None when they do not fit in memory."""
+    global _kept
     key = _fingerprint(mol)
-    hit = _CACHE.get(mol)
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    if not eri_fits(mol):
-        return None
-    eri = mol.intor("int2e", aosym="s8")
-    eri.flags.writeable = False
-    _CACHE[mol] = (key, eri)
-    return eri
+    with _lock:
+        if _kept is not None and _kept[0]() is mol and _kept[1] == key:
+            return _kept[2]
+        _kept = None  # free the old molecule's integrals before the memory check
+        if not eri_fits(mol):
+            return None
+        eri = mol.intor("int2e", aosym="s8")
+        eri.flags.writeable = False
+        _kept = (weakref.ref(mol, _on_mol_deleted), key, eri)
+        return eri
 
 
 def make_pair_sandwich(eri: np.ndarray, d: np.ndarray) -> np.ndarray:

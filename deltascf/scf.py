@@ -415,8 +415,7 @@ def run_state_method(mol, method: Method, occupation: Occupation, *, ground=None
     occupations on the ground orbitals), e.g. an extrapolated one in scans;
     the tracking reference stays the ground orbitals.
     """
-    eri = _shared_eri(mol, method)
-    mol = mol.copy()
+    given, mol = mol, mol.copy()  # the shared ERIs belong to the caller's molecule
     restricted = method.restricted
     if restricted and mol.spin != 0:
         raise ValueError(f"reference {method.reference} needs a closed-shell molecule (spin 0, got {mol.spin}); use uks/uhf")
@@ -424,14 +423,14 @@ def run_state_method(mol, method: Method, occupation: Occupation, *, ground=None
     if ground is None:
         # validate the spec on aufbau counts before paying for any SCF
         occupation.resolve(mol.nelec, nmo, restricted)
-        ground = _run_ground(mol, method, verbose, eri)
+        ground = _run_ground(mol, method, verbose, _shared_eri(given, method))
         if occupation.is_ground:
             return ground
     c_ref, occ_ground = _ground_orbitals(ground, restricted)
     if c_ref.shape[-2] != nmo:
         raise ValueError(f"the given ground state has {c_ref.shape[-2]} basis functions, the molecule {nmo}")
     resolved = occupation.resolve(_ground_nelec(occ_ground), c_ref.shape[-1], restricted)
-    mf = _make_mf(mol, method, verbose, eri)
+    mf = _make_mf(mol, method, verbose, _shared_eri(given, method))  # after validation: ERIs cost nao⁴
     mf = _wrap(mf, c_ref, resolved.mo_occ, method.tracking)
     if not restricted:
         mf.nelec = resolved.nelec
@@ -541,7 +540,7 @@ def make_ensemble_energies(mol, method: Method, dm_low: np.ndarray, dm_high: np.
     e_tot : ndarray, shape (npoint,), Hartree
     fock : ndarray, shape (npoint, 2, nao, nao), Hartree
     """
-    mf = _make_mf(mol, method, verbose)
+    mf = _make_mf(mol, method, verbose, _shared_eri(mol, method))
     h1e = mf.get_hcore()
     e_tot, focks = [], []
     for d in deltas:

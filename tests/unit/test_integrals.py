@@ -15,7 +15,7 @@ def _water(basis="6-31g"):
     return gto.M(atom="O 0 0 0; H 0 0.757 0.587; H 0 -0.757 0.587", basis=basis, verbose=0)
 
 
-@pytest.mark.parametrize("block_rows", [1, 7, 10_000])
+@pytest.mark.parametrize("block_rows", [1, 6, 10, 10_000])  # npair = 91: ragged last blocks too
 def test_pair_sandwich_s8_equals_s4(monkeypatch, block_rows):
     mol = _water()
     eri4 = mol.intor("int2e", aosym="s4")
@@ -38,6 +38,27 @@ def test_eri_computed_once_per_molecule_and_read_only():
     mol.basis = "6-31g"  # a rebuilt molecule gets new integrals
     mol.build()
     assert integrals.get_eri(mol).size == mol.intor("int2e", aosym="s8").size != eri.size
+
+
+def test_eri_follow_a_new_geometry():
+    mol = _water("sto-3g")
+    eri = integrals.get_eri(mol)
+    mol.set_geom_("O 0 0 0; H 0 0.8 0.6; H 0 -0.8 0.6")
+    new = integrals.get_eri(mol)
+    assert new is not eri and new.size == eri.size
+    assert_allclose(new, mol.intor("int2e", aosym="s8"), rtol=0, atol=0)
+
+
+def test_only_the_latest_molecule_is_kept():
+    a, b = _water("sto-3g"), _water("sto-3g")
+    eri_a = integrals.get_eri(a)
+    integrals.get_eri(b)
+    assert integrals.get_eri(a) is not eri_a  # evaluated again: b had replaced it
+    integrals.release_eri()
+    assert integrals._kept is None
+    integrals.get_eri(a)
+    del a  # the ERIs go with their molecule
+    assert integrals._kept is None
 
 
 def test_eri_not_kept_when_it_does_not_fit():
@@ -69,6 +90,13 @@ def test_states_and_losc_share_one_eri_evaluation(int2e_calls):
     make_losc_correction(mol, x)
     assert int2e_calls == ["int2e"]
     assert x.converged and g.converged
+
+
+def test_refused_request_evaluates_no_eri(int2e_calls):
+    with pytest.raises(ValueError, match="closed-shell"):
+        run_state(gto.M(atom="H 0 0 0; H 0 0 0.74", basis="sto-3g", charge=1, spin=1, verbose=0), "hf",
+                  reference="rhf")
+    assert int2e_calls == []
 
 
 def test_density_fitted_scf_does_not_evaluate_eri(int2e_calls):
