@@ -307,6 +307,15 @@ def _warn(label: str, converged: bool, collapsed: bool) -> bool:
     return not converged
 
 
+def _warn_degenerate(label: str, degenerate: str) -> None:
+    """Warn on stderr when a label picked one of several degenerate orbitals (theory §4)."""
+    from .occupations import DEGENERACY_TOL
+
+    if degenerate:
+        print(f"deltascf: warning: {label}: orbitals {degenerate} are degenerate (within {DEGENERACY_TOL:g} Eh) "
+              "and treated unequally; which of them moves is arbitrary", file=sys.stderr)
+
+
 def _verbose(args) -> int:
     """PySCF log level from -v (its log goes to stderr, see build_mol)."""
     return {0: 0, 1: 4}.get(args.verbose, 5)
@@ -431,6 +440,8 @@ def _cmd_run(args) -> int:
     _emit(args, make_states_summary(labels, results, ground, corrections),
           format_states(labels, results, ground, corrections))
     failed = [_warn(f"{label} ({r.spec})", r.converged, r.collapsed) for label, r in zip(labels, results)]
+    for label, r in zip(labels, results):
+        _warn_degenerate(f"{label} ({r.spec})", r.degenerate)
     for label, c in zip(labels, corrections or []):
         if c.state is not None:
             failed.append(_warn(f"{label} SCF-LOSC", c.state.converged, c.state.collapsed))
@@ -495,6 +506,7 @@ def _cmd_scan(args) -> int:
         _save_study(args, mol, [(f"{study.stem}result", scan)])
     _emit(args, make_scan_summary(scan), format_scan(scan))
     failed = [_warn(f"point delta = {d:g}", c, x) for d, c, x in zip(scan.delta, scan.converged, scan.collapsed)]
+    _warn_degenerate(f"channel {scan.channel}", scan.degenerate)
     return EXIT_NOT_CONVERGED if any(failed) else EXIT_OK
 
 
@@ -539,6 +551,8 @@ def _cmd_chempot(args) -> int:
         _save_study(args, mol, [(f"{study.stem}result", table)])
     _emit(args, make_theorem_summary(table), format_theorem(table))
     failed = [_warn(f"channel {r.channel}", r.converged, r.collapsed) for r in table.rows]
+    for r in table.rows:
+        _warn_degenerate(f"channel {r.channel}", r.degenerate)
     return EXIT_NOT_CONVERGED if any(failed) else EXIT_OK
 
 

@@ -36,11 +36,17 @@ __all__ = [
     "make_tracked_occ",
     "make_overlap",
     "make_matched_orbital",
+    "make_degenerate_groups",
+    "format_degenerate_groups",
+    "make_channel_degeneracy",
     "Channel",
 ]
 
 #: tolerance on sums and bounds of occupations
 OCC_TOL = 1e-10
+#: orbitals of one spin and occupation whose energies lie closer than this (Eh) are degenerate;
+#: a DFT grid splits benzene's e1g pair by about 6e-7 Eh, rounded coordinates by more
+DEGENERACY_TOL = 1e-4
 
 
 class SpecError(ValueError):
@@ -364,6 +370,59 @@ def _resolve_explicit(rows, nmo: int, restricted: bool) -> ResolvedOccupation:
     else:
         nel = (arr[0].sum(), arr[1].sum())
     return ResolvedOccupation(arr, (float(nel[0]), float(nel[1])), "explicit")
+
+
+# -- degenerate labels (theory §4, "Cautions") -------------------------------
+def make_degenerate_groups(mo_energy, occ_from, occ_to, tol: float = DEGENERACY_TOL) -> tuple:
+    """Degenerate orbitals that a change of occupations ``occ_from`` → ``occ_to`` treats unequally.
+
+    Orbitals of one spin that hold the same occupation in ``occ_from`` and
+    whose energies chain together within ``tol`` form a group.  A group whose
+    orbitals do not all end with the same occupation in ``occ_to`` makes the
+    choice among them arbitrary (benzene's e1g HOMO in ``a:HOMO->LUMO``).
+
+    Parameters
+    ----------
+    mo_energy, occ_from, occ_to : ndarray, shape (2, nmo) or (nmo,)
+
+    Returns
+    -------
+    tuple of (spin, (index, ...))
+        0-based orbital indices in ascending order; spin 0 for a restricted reference.
+    """
+    e2, f2, t2 = (np.atleast_2d(np.asarray(x, dtype=float)) for x in (mo_energy, occ_from, occ_to))
+    groups = []
+    for s in range(e2.shape[0]):
+        order = np.lexsort((e2[s], np.round(f2[s] / OCC_TOL)))  # by occupation, then energy
+        run = [order[0]]
+        for i, j in zip(order[:-1], order[1:]):
+            if abs(f2[s, j] - f2[s, i]) < OCC_TOL and e2[s, j] - e2[s, i] <= tol:
+                run.append(j)
+                continue
+            groups.extend(_unequal(s, run, t2[s]))
+            run = [j]
+        groups.extend(_unequal(s, run, t2[s]))
+    return tuple(sorted(groups))
+
+
+def _unequal(spin: int, run: list, occ_to: np.ndarray) -> list:
+    ends = occ_to[run]
+    if len(run) > 1 and np.ptp(ends) > OCC_TOL:
+        return [(spin, tuple(sorted(int(i) for i in run)))]
+    return []
+
+
+def format_degenerate_groups(groups: tuple, restricted: bool) -> str:
+    """``"a:19,20; a:21,22"`` (restricted: ``"19,20; 21,22"``); empty when there are none."""
+    return "; ".join(("" if restricted else "ab"[s] + ":") + ",".join(map(str, idx)) for s, idx in groups)
+
+
+def make_channel_degeneracy(mo_energy, mo_occ, spin: int, p: int, tol: float = DEGENERACY_TOL) -> str:
+    """The degenerate group of a channel's orbital ``p`` in state I (unrestricted arrays), or ``""``."""
+    occ_to = np.array(mo_occ, dtype=float, copy=True)
+    occ_to[spin, p] += 0.5  # any change of p alone
+    groups = make_degenerate_groups(mo_energy, mo_occ, occ_to, tol)
+    return format_degenerate_groups(tuple(g for g in groups if g[0] == spin and p in g[1]), False)
 
 
 # -- overlap tracking (theory 1.3, 1.4) ------------------------------------

@@ -40,6 +40,7 @@ def make_states_summary(labels, results, ground: ScfResult, corrections=None) ->
             "excitation_energy_ev": (r.e_tot - ground.e_tot) * HARTREE2EV,
             "converged": r.converged,
             "collapsed": r.collapsed,
+            "degenerate": r.degenerate,
             "nelec": list(r.nelec),
             "s2": r.s2,
             "cycles": r.cycles,
@@ -103,6 +104,7 @@ def make_scan_summary(scan) -> dict:
         "state": scan.state,
         "channel": scan.channel,
         "orbital": {"spin": "ab"[scan.spin], "index": scan.orbital},
+        "degenerate": scan.degenerate,
         "mode": scan.mode,
         "points": points,
         "linearity": {"max_abs_deviation": scan.max_abs_deviation, "deviation_half": scan.deviation_half,
@@ -148,7 +150,7 @@ def make_theorem_summary(table) -> dict:
              "eps": r.eps, "eps_neighbour": r.eps_neighbour, "mu": r.mu, "delta_scf": r.delta_scf,
              "delta_scf_ev": r.delta_scf * HARTREE2EV, "error_ev": r.error * HARTREE2EV,
              "error_neighbour_ev": r.error_neighbour * HARTREE2EV, "e_neighbour": r.e_neighbour,
-             "converged": r.converged, "collapsed": r.collapsed}
+             "converged": r.converged, "collapsed": r.collapsed, "degenerate": r.degenerate}
             for r in table.rows]
     return {"state": table.state, "resolved": table.resolved, "e_tot": table.e_tot, "rows": rows,
             "method": table.method.to_dict(),

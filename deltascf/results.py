@@ -93,6 +93,10 @@ class ScfResult:
     collapsed : bool
         The solution lost its target configuration (for example fell back
         to the ground state).
+    degenerate : str
+        Degenerate reference orbitals that the spec treats unequally, so that
+        which of them moves is arbitrary, e.g. ``"a:19,20; a:21,22"`` for
+        benzene's ``a:HOMO->LUMO`` (theory §4); empty when there are none.
     """
 
     e_tot: float
@@ -112,6 +116,7 @@ class ScfResult:
     method: Method
     n_fock: int = 0
     versions: dict = field(default_factory=dict)
+    degenerate: str = ""
 
     def __post_init__(self):
         for name in ("mo_energy", "mo_occ", "mo_coeff", "target_occ", "target_overlap"):

@@ -16,7 +16,8 @@ from pyscf import dft, lib, scf
 
 from . import __version__
 from .integrals import get_eri
-from .occupations import Occupation, ResolvedOccupation, make_matched_orbital, make_overlap, make_tracked_occ
+from .occupations import (Occupation, ResolvedOccupation, format_degenerate_groups, make_degenerate_groups,
+                          make_matched_orbital, make_overlap, make_tracked_occ)
 from .results import Method, ScfResult
 
 __all__ = ["run_state", "run_state_method", "run_scf_losc", "run_losc", "make_losc_orbital_energy", "purify_singlet", "make_orbital_grad", "make_spin_square",
@@ -322,7 +323,8 @@ def _canonical(mf):
     return tuple(np.array([p[k] for p in parts]) for k in range(3))
 
 
-def _finish(mf, method: Method, spec: str, resolved: ResolvedOccupation, c_ref: np.ndarray) -> ScfResult:
+def _finish(mf, method: Method, spec: str, resolved: ResolvedOccupation, c_ref: np.ndarray,
+            degenerate: str = "") -> ScfResult:
     """Record a finished SCF (copies everything it keeps)."""
     mo_energy, mo_coeff, mo_occ = _canonical(mf)
     s1e = mf.s1e_ref
@@ -351,6 +353,7 @@ def _finish(mf, method: Method, spec: str, resolved: ResolvedOccupation, c_ref: 
         method=method,
         n_fock=mf.n_fock,
         versions=_versions(),
+        degenerate=degenerate,
     )
 
 
@@ -430,6 +433,10 @@ def run_state_method(mol, method: Method, occupation: Occupation, *, ground=None
     if c_ref.shape[-2] != nmo:
         raise ValueError(f"the given ground state has {c_ref.shape[-2]} basis functions, the molecule {nmo}")
     resolved = occupation.resolve(_ground_nelec(occ_ground), c_ref.shape[-1], restricted)
+    e_ref = np.asarray(ground.mo_energy, dtype=float)
+    if e_ref.ndim == 1 and not restricted:
+        e_ref = np.array([e_ref, e_ref])
+    degenerate = format_degenerate_groups(make_degenerate_groups(e_ref, occ_ground, resolved.mo_occ), restricted)
     mf = _make_mf(mol, method, verbose, _shared_eri(given, method))  # after validation: ERIs cost nao⁴
     mf = _wrap(mf, c_ref, resolved.mo_occ, method.tracking)
     if not restricted:
@@ -437,7 +444,7 @@ def run_state_method(mol, method: Method, occupation: Occupation, *, ground=None
     if dm0 is None:
         dm0 = mf.make_rdm1(c_ref, resolved.mo_occ)
     mf.kernel(dm0=np.array(dm0, copy=True))
-    return _finish(mf, method, str(occupation), resolved, c_ref)
+    return _finish(mf, method, str(occupation), resolved, c_ref, degenerate)
 
 
 def _shared_eri(mol, method: Method):
@@ -482,7 +489,7 @@ def run_scf_losc(mol, parent: ScfResult, settings=None, *, frozen=None, verbose:
         mf.nelec = parent.nelec
     mf.kernel(dm0=mf.make_rdm1(np.array(parent.mo_coeff), np.array(parent.mo_occ)))
     resolved = ResolvedOccupation(parent.mo_occ, parent.nelec, parent.resolved)
-    state = _finish(mf, method, parent.spec, resolved, np.array(parent.mo_coeff))
+    state = _finish(mf, method, parent.spec, resolved, np.array(parent.mo_coeff), parent.degenerate)
     s1e = mf.s1e_ref
     dms = _spin_dms(state.mo_coeff, state.mo_occ)
     lams = tuple(make_local_occupation(c, s1e, dms[k]) for k, c in enumerate(c_lo))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from pyscf.data.elements import chemcore
 
-from ..occupations import Channel, Label, Occupation, SpecError, make_matched_orbital
+from ..occupations import Channel, Label, Occupation, SpecError, make_channel_degeneracy, make_matched_orbital
 from ..results import Method, ScfResult
 from ..scf import make_losc_orbital_energy, run_losc, run_state_method
 
@@ -51,6 +51,7 @@ class TheoremRow:
     neighbour_orbital: int
     converged: bool
     collapsed: bool
+    degenerate: str = ""  # the channel orbital's degenerate group in I (theory §4), e.g. "a:19,20"
 
     @property
     def error(self) -> float:
@@ -195,6 +196,7 @@ def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, re
             eps_neighbour=float(eps_nb), mu=float(mu), delta_scf=float(-mu),
             e_state=e_start, e_neighbour=e_nb, neighbour_orbital=q,
             converged=bool(start.converged and nb.converged), collapsed=bool(start.collapsed or nb.collapsed),
+            degenerate=make_channel_degeneracy(start.mo_energy, start.mo_occ, s, p),
         ))
         neighbours.append(nb)
         if fresh and callback is not None:

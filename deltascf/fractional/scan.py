@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from ..occupations import Channel, Occupation, make_matched_orbital
+from ..occupations import Channel, Occupation, make_channel_degeneracy, make_matched_orbital
 from ..results import Method, ScfResult, _frozen_array
 from ..scf import (_spin_dms, make_ensemble_energies, make_losc_orbital_energy, run_losc,
                    run_state_method)
@@ -121,6 +121,7 @@ class ChargeScan:
     e_dfa: np.ndarray
     losc_mode: str | None = None
     losc: tuple = ()
+    degenerate: str = ""  # the channel orbital's degenerate group in I (theory §4), e.g. "a:19,20"
 
     def __post_init__(self):
         for name in ("delta", "n_electrons", "e_tot", "eps", "target_overlap", "e_dev", "e_dfa"):
@@ -310,6 +311,7 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
         slope=float(e_tot[-1] - e_tot[0]), eps_low=float(eps[0]), eps_high=float(eps[-1]),
         janak_residual=make_janak_residual(delta, e_tot, eps) if mode == "scf" else float("nan"),
         method=method, points=points_kept, e_dfa=e_dfa, losc_mode=losc, losc=corrections,
+        degenerate=make_channel_degeneracy(start.mo_energy, start.mo_occ, s, p),
     )
 
 

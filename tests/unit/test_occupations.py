@@ -365,3 +365,37 @@ def test_tracked_preserves_occupations(args):
     # and a pure reordering is followed exactly (up to 12-decimal rounding)
     perm = np.random.default_rng(seed).permutation(n)
     np.testing.assert_allclose(make_tracked_occ(perm_overlap(perm), occ_ref), permuted(occ_ref, perm), rtol=0, atol=1e-9)
+
+
+# -- degenerate labels (theory §4) -------------------------------------------------------------
+def test_degenerate_groups_flag_unequal_treatment_only():
+    from deltascf.occupations import DEGENERACY_TOL, format_degenerate_groups, make_degenerate_groups
+
+    e = np.array([-1.0, -0.5, -0.5 + 1e-6, 0.1, 0.1 + 0.5 * DEGENERACY_TOL, 0.1 + DEGENERACY_TOL, 0.5])
+    aufbau = np.array([1, 1, 1, 0, 0, 0, 0.0])
+    homo_lumo = np.array([1, 1, 0, 1, 0, 0, 0.0])
+    groups = make_degenerate_groups(np.array([e, e]), np.array([aufbau, aufbau]), np.array([homo_lumo, aufbau]))
+    # the LUMO group chains 3, 4, 5 (neighbours within the tolerance); beta is untouched
+    assert groups == ((0, (1, 2)), (0, (3, 4, 5)))
+    assert format_degenerate_groups(groups, restricted=False) == "a:1,2; a:3,4,5"
+    assert format_degenerate_groups(groups, restricted=True) == "1,2; 3,4,5"
+    # emptying both members of a pair and filling three of three is not arbitrary
+    both = np.array([1, 0, 0, 1, 1, 1, 0.0])
+    assert make_degenerate_groups(e, aufbau, both) == ()
+    # a fractional setting of one member is; below the spacing there is no group
+    half = aufbau.copy()
+    half[3] = 0.5
+    assert make_degenerate_groups(e, aufbau, half) == ((0, (3, 4, 5)),)
+    assert make_degenerate_groups(e, aufbau, half, tol=0.4 * DEGENERACY_TOL) == ()
+    # degenerate orbitals of different occupation never form a group
+    assert make_degenerate_groups(np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0])) == ()
+
+
+def test_channel_degeneracy_names_the_channel_group():
+    from deltascf.occupations import make_channel_degeneracy
+
+    e = np.array([[-0.5, -0.5, 0.1, 0.1], [-0.5, -0.5, 0.1, 0.1]])
+    occ = np.array([[1, 1, 0, 0], [1, 0, 0, 0.0]])
+    assert make_channel_degeneracy(e, occ, 0, 2) == "a:2,3"
+    assert make_channel_degeneracy(e, occ, 0, 1) == "a:0,1"
+    assert make_channel_degeneracy(e, occ, 1, 0) == ""  # beta 0 and 1 differ in occupation
