@@ -78,14 +78,13 @@ if ARGS is not None and ARGS.threads is not None:  # before numpy / numba / run.
         os.environ[_v] = str(ARGS.threads)
 
 sys.path.insert(0, str(HERE))
-from run import _cpu_model, _git_rev, build_mol  # noqa: E402  (run.py keeps an already set OMP_NUM_THREADS)
+from run import _git_rev, build_mol  # noqa: E402
+from run import environment as run_environment  # noqa: E402  (run.py keeps an already set OMP_NUM_THREADS)
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
-import pyscf  # noqa: E402
 from pyscf import gto, lib  # noqa: E402
 
-import deltascf  # noqa: E402
 from deltascf import kernels, run_state  # noqa: E402
 from deltascf.functionals.losc import (  # noqa: E402
     LoscSettings,
@@ -105,21 +104,11 @@ STEP_LABELS = {"dipole": "dipole matrices (int1e_r, C_wᵀ r C_w)", "localizatio
 
 
 def environment() -> dict:
-    import datetime as _dt
-    import platform
-
-    return {
-        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
+    """run.py's environment record plus git, Numba and the load average."""
+    return run_environment() | {
         "numba": numba.__version__,
-        "pyscf": pyscf.__version__,
-        "deltascf": deltascf.__version__,
         "git": _git_rev(),
-        "cpu": _cpu_model(),
         "n_cpus_visible": len(os.sched_getaffinity(0)),
-        "hostname": platform.node(),
-        "pyscf_num_threads": lib.num_threads(),
         "numba_num_threads": numba.get_num_threads(),
         "numba_threading_layer": _numba_layer(),
         "thread_env": {v: os.environ.get(v) for v in THREAD_VARS},

@@ -102,35 +102,32 @@ def _draw_eps(ax: "Axes", scan: "ChargeScan") -> None:
     ax.legend()
 
 
+def _scan_panel(draw, scan) -> "Figure":
+    """One panel of a scan, titled with the scan."""
+    fig = _new_figure((6.0, 4.5))
+    ax = fig.add_subplot()
+    draw(ax, scan)
+    ax.set_title(_scan_title(scan))
+    return fig
+
+
 def make_energy_curve(scan: "ChargeScan") -> "Figure":
     """E(N) in eV relative to E(δ=0) against N, with the dashed straight line through the ends.
 
     With LOSC the corrected curve is drawn and the parent functional's
     ``e_dfa`` curve is added (dotted, grey) for comparison.
     """
-    fig = _new_figure((6.0, 4.5))
-    ax = fig.add_subplot()
-    _draw_energy(ax, scan)
-    ax.set_title(_scan_title(scan))
-    return fig
+    return _scan_panel(_draw_energy, scan)
 
 
 def make_deviation_curve(scan: "ChargeScan") -> "Figure":
     """D(δ) = E(δ) − line in eV against δ, with a zero line and D(½) annotated."""
-    fig = _new_figure((6.0, 4.5))
-    ax = fig.add_subplot()
-    _draw_deviation(ax, scan)
-    ax.set_title(_scan_title(scan))
-    return fig
+    return _scan_panel(_draw_deviation, scan)
 
 
 def make_eps_curve(scan: "ChargeScan") -> "Figure":
     """ε(δ) of the channel orbital in eV with the chemical potential E(1) − E(0) as a horizontal line."""
-    fig = _new_figure((6.0, 4.5))
-    ax = fig.add_subplot()
-    _draw_eps(ax, scan)
-    ax.set_title(_scan_title(scan))
-    return fig
+    return _scan_panel(_draw_eps, scan)
 
 
 def make_scan_figure(scan: "ChargeScan") -> "Figure":

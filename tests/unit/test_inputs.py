@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deltascf.inputs import COMMANDS, OPTION_DEFAULTS, InputFileError, make_python_script, read_input
+from deltascf.inputs import _KEYS, COMMANDS, OPTION_DEFAULTS, InputFileError, make_python_script, read_input
 
 REPO = Path(__file__).resolve().parents[2]
 WATER = "O 0 0 0; H 0 -0.757 0.587; H 0 0.757 0.587"
@@ -315,15 +315,7 @@ SCALARS = st.one_of(
 )
 VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
                                                        st.dictionaries(TEXT, inner, max_size=3)), max_leaves=8)
-TABLE_KEYS = {
-    "molecule": ("atom", "xyz", "basis", "charge", "spin"),
-    "method": ("xc", "reference", "tracking", "density_fit", "grid_level", "conv_tol", "max_cycle"),
-    "state": ("spec", "specs"),
-    "scan": ("channel", "points", "delta", "deltas", "mode"),
-    "chempot": ("channels",),
-    "losc": ("mode", "fit_basis", "window"),
-    "output": ("json", "study"),
-}
+TABLE_KEYS = _KEYS  # the tables and keys read_input knows
 UNIT = st.floats(0.0, 1.0)
 PLAUSIBLE = {  # mostly right, sometimes wrong, values per key
     "atom": st.sampled_from([WATER, "H 0 0 0", ["H 0 0 0", "H 0 0 0.74"], ""]),
