@@ -2,9 +2,13 @@
 __version__ = "0.1.0"
 
 from .occupations import Occupation, SpecError
-from .results import Method, ScfResult, State
+from .records import (ChargeScan, Correction, Method, Molecule, Provenance, ScanJob, ScfResult, State, StateSet,
+                      StatesJob, Task, TheoremJob, TheoremTable)
 from .io import load, load_all, save
 from .scf import purify_singlet, run_state
+from .states import run_states
+from .tasks import run_task
 
-__all__ = ["__version__", "Occupation", "SpecError", "Method", "ScfResult", "State", "run_state", "purify_singlet",
-           "save", "load", "load_all"]
+__all__ = ["__version__", "Occupation", "SpecError", "Method", "Correction", "ScfResult", "State", "StateSet",
+           "ChargeScan", "TheoremTable", "Provenance", "Molecule", "StatesJob", "ScanJob", "TheoremJob", "Task",
+           "run_state", "run_states", "run_task", "purify_singlet", "save", "load", "load_all"]

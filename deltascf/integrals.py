@@ -3,7 +3,7 @@
 PySCF keeps the in-core s8 ERIs on each mean-field object (``mf._eri``) and
 evaluates them again for the next object.  A deltascf study builds many SCFs on
 one molecule (ground, ΔSCF, every scan point) and the exact LOSC Coulomb
-curvature (theory 5.10) needs the same integrals, so :func:`get_eri` keeps one
+curvature (theory §5.10) needs the same integrals, so :func:`get_eri` keeps one
 read-only copy for the most recent molecule.  The copy is dropped when that
 ``Mole`` object dies, when its atoms or basis change, when another molecule
 asks for its ERIs, or on :func:`release_eri`.  It is only made when PySCF

@@ -23,12 +23,15 @@ documented in ``docs/io.md``.
 
 Files are replaced atomically: ``save`` writes a temporary file in the same
 directory and renames it over the target, so an interrupted save leaves the
-previous file as it was.
+previous file as it was.  A study (:mod:`deltascf.study`) appends records to a
+journal beside the file instead (:func:`encode_records`, :mod:`deltascf.journal`)
+and merges them in one rewrite at the end; :func:`load_all` reads both.
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
+import io as _bytes_io
 import json
 import os
 import secrets
@@ -38,33 +41,52 @@ from datetime import datetime, timezone
 import h5py
 import numpy as np
 
-__all__ = ["save", "load", "load_all", "write_atomically", "SCHEMA_VERSION", "KINDS"]
+__all__ = ["save", "save_many", "load", "load_all", "study_key", "write_atomically", "encode_records",
+           "decode_records", "SCHEMA_VERSION", "record_kinds"]
 
 #: major version of the layout; readers refuse files with a larger one
 SCHEMA_VERSION = 1
-#: record type -> top-level group
-KINDS = {"ScfResult": "states", "ChargeScan": "scans", "TheoremTable": "theorem", "LoscResult": "losc"}
-#: other names accepted for ``kind`` by ``load``
-_KIND_ALIASES = {"state": "states", "scan": "scans", "theorems": "theorem", **KINDS}
-#: records stored as JSON attributes (all fields plain values)
-_JSON_RECORDS = ("Method", "LoscSettings")
+#: record type -> top-level group, for the core records (each correction's result adds its own: /losc, ...)
+CORE_KINDS = {"ScfResult": "states", "ChargeScan": "scans", "TheoremTable": "theorem"}
 #: records stored as rows of a compound dataset (all fields str/bool/int/float)
 _ROW_RECORDS = ("TheoremRow",)
 #: attributes of a record group that are not fields
 _RECORD_TYPE, _FIELD_KINDS = "record_type", "field_kinds"
+#: root attribute naming the task a study file holds (deltascf.study)
+STUDY_KEY = "study_key"
 DEFAULT_LABEL = "result"
 
 
 @functools.lru_cache(maxsize=None)
 def _registry() -> dict:
     """Record classes by name (imported here: io must not import the solvers at module load)."""
-    from .chempot.theorem import TheoremRow, TheoremTable
-    from .fractional.scan import ChargeScan
-    from .functionals.losc import LoscResult, LoscSettings
-    from .results import Method, ScfResult
+    from .corrections import get_correction, result_types
+    from .records import ChargeScan, Method, Provenance, ScfResult, TheoremRow, TheoremTable
 
-    return {c.__name__: c for c in (ScfResult, ChargeScan, TheoremTable, LoscResult, Method, LoscSettings,
-                                    TheoremRow)}
+    corrections = [get_correction(name) for name, _ in result_types().values()]
+    return {c.__name__: c for c in (ScfResult, ChargeScan, TheoremTable, Method, Provenance, TheoremRow,
+                                    *(impl.Result for impl in corrections), *(impl.Settings for impl in corrections))}
+
+
+@functools.lru_cache(maxsize=None)
+def record_kinds() -> dict:
+    """Record type name -> top-level group: the core records, then each correction's result (its name)."""
+    from .corrections import result_types
+
+    return {**CORE_KINDS, **{type_name: name for type_name, (name, _) in result_types().items()}}
+
+
+@functools.lru_cache(maxsize=None)
+def _json_records() -> tuple:
+    """Flat settings records stored as JSON attributes (Method, Provenance, every correction's Settings)."""
+    from .corrections import get_correction, result_types
+
+    return ("Method", "Provenance", *(get_correction(name).Settings.__name__ for name, _ in result_types().values()))
+
+
+def _kind_aliases() -> dict:
+    """Other names accepted for ``kind`` by ``load``."""
+    return {"state": "states", "scan": "scans", "theorems": "theorem", **record_kinds()}
 
 
 def _type_name(value) -> str | None:
@@ -124,9 +146,9 @@ def _value_kind(value) -> str:
     if scalar:
         return scalar
     name = _type_name(value)
-    if name in _JSON_RECORDS:
+    if name in _json_records():
         return f"json_record:{name}"
-    if name in KINDS:
+    if name in record_kinds():
         return "record"
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
@@ -136,7 +158,7 @@ def _value_kind(value) -> str:
         if all(isinstance(v, np.ndarray) for v in value):
             return "arrays"
         names = {_type_name(v) for v in value}
-        if len(names) == 1 and names <= set(KINDS):
+        if len(names) == 1 and names <= set(record_kinds()):
             return "records"
         if len(names) == 1 and names <= set(_ROW_RECORDS):
             return "rows"
@@ -260,7 +282,7 @@ def _read_value(group, name: str, kind: str):
 
 
 def _read_json_record(group, name: str, type_name: str):
-    if type_name not in _JSON_RECORDS:
+    if type_name not in _json_records():
         raise ValueError(f"{group.name}/{name}: unknown record type {type_name!r}")
     d = json.loads(_attr_str(group.attrs[name]))
     return _registry()[type_name](**{k: _tuplify(v) for k, v in d.items()})
@@ -305,7 +327,7 @@ def _open(path):
 
 def _entries(fh) -> list:
     """(kind, label) of every record in an open file."""
-    return [(kind, label) for kind in KINDS.values() if kind in fh for label in fh[kind]]
+    return [(kind, label) for kind in dict.fromkeys(record_kinds().values()) if kind in fh for label in fh[kind]]
 
 
 def _check_label(label) -> str:
@@ -331,6 +353,13 @@ def _method_of(record):
     return method
 
 
+def _kind_of(record) -> str:
+    type_name = _type_name(record)
+    if type_name not in record_kinds():
+        raise TypeError(f"save stores {', '.join(record_kinds())}, not {type(record).__name__}")
+    return record_kinds()[type_name]
+
+
 def save(path, result, *, mol=None, label: str | None = None, overwrite: bool = False) -> None:
     """Write one record into a study file (created or added to); design §8.
 
@@ -338,7 +367,7 @@ def save(path, result, *, mol=None, label: str | None = None, overwrite: bool = 
     ----------
     path : str or os.PathLike
         The HDF5 file.  It is created, or the record is added to it.
-    result : ScfResult, ChargeScan, TheoremTable or LoscResult
+    result : ScfResult, ChargeScan, TheoremTable or a correction's result (LoscResult, ...)
     mol : pyscf.gto.Mole, optional
         Stored as ``/mol`` (``mol.dumps()``, as PySCF's chkfile does).  A file
         holds one molecule: a different one is refused.
@@ -350,33 +379,41 @@ def save(path, result, *, mol=None, label: str | None = None, overwrite: bool = 
     The file is written to a temporary file in the same directory and renamed
     over ``path``; an interrupted save leaves the previous file unchanged.
     """
-    type_name = _type_name(result)
-    if type_name not in KINDS:
-        raise TypeError(f"save stores ScfResult, ChargeScan, TheoremTable or LoscResult, "
-                        f"not {type(result).__name__}")
-    kind, label = KINDS[type_name], _check_label(label)
+    save_many(path, [(label, result)], mol=mol, overwrite=overwrite)
+
+
+def save_many(path, items, *, mol=None, overwrite: bool = False, attrs: dict | None = None) -> None:
+    """Write several ``(label, record)`` items (and root ``attrs``) into a study file in one atomic rewrite."""
+    entries = []
+    for label, record in items:
+        kind = _kind_of(record)
+        entries.append((kind, _check_label(label), record))
     path = os.path.realpath(os.fspath(path))  # through a symlink: replace its target, not the link
     mol_json = mol.dumps() if mol is not None else None
     existing = os.path.exists(path)
     if existing:
         with _open(path) as fh:
-            if f"{kind}/{label}" in fh and not overwrite:
-                raise ValueError(f"{path} already holds {kind}/{label}; pass overwrite=True or another label")
+            for kind, label, _ in entries:
+                if f"{kind}/{label}" in fh and not overwrite:
+                    raise ValueError(f"{path} already holds {kind}/{label}; pass overwrite=True or another label")
             if mol_json is not None and "mol" in fh and _mol_key(fh["mol"][()]) != _mol_key(mol_json):
                 raise ValueError(f"{path} holds a different molecule; save this record in another file")
 
     def fill(dst):
         if existing:
             with h5py.File(path, "r") as src:
-                _copy_except(src, dst, kind, label)
+                _copy_except(src, dst, {(kind, label) for kind, label, _ in entries})
         else:
             _write_root_attrs(dst)
+        for key, value in (attrs or {}).items():
+            dst.attrs[key] = value
         if mol_json is not None and "mol" not in dst:
             dst["mol"] = mol_json  # a scalar string dataset, like pyscf.lib.chkfile.save_mol
-        method = _method_of(result)
-        if method is not None and "method" not in dst:
-            dst["method"] = _dumps(dataclasses.asdict(method))
-        _write_record(dst.require_group(kind).create_group(label), result)
+        for kind, label, record in entries:
+            method = _method_of(record)
+            if method is not None and "method" not in dst:
+                dst["method"] = _dumps(method.to_dict())
+            _write_record(dst.require_group(kind).create_group(label), record)
 
     _replace_atomically(path, fill, mode_from=path if existing else None)
 
@@ -393,19 +430,20 @@ def _write_root_attrs(dst) -> None:
     dst.attrs["units"] = "hartree"
 
 
-def _copy_except(src, dst, kind: str, label: str) -> None:
-    """Everything of ``src`` into ``dst`` except ``/<kind>/<label>``."""
+def _copy_except(src, dst, skip: set) -> None:
+    """Everything of ``src`` into ``dst`` except the records ``/<kind>/<label>`` named in ``skip``."""
     for key, value in src.attrs.items():
         dst.attrs[key] = value
+    kinds_skipped = {kind for kind, _ in skip}
     for name in src:
-        if name != kind:
+        if name not in kinds_skipped:
             src.copy(src[name], dst, name=name)
             continue
         group = dst.create_group(name)
         for key, value in src[name].attrs.items():
             group.attrs[key] = value
         for child in src[name]:
-            if child != label:
+            if (name, child) not in skip:
                 src.copy(src[name][child], group, name=child)
 
 
@@ -461,14 +499,49 @@ def _replace_atomically(path: str, fill, mode_from: str | None = None) -> None:
     write_atomically(path, write, mode_from)
 
 
+# -- records as bytes: the frames of a study's journal ------------------------------------------------
+def encode_records(items, attrs: dict | None = None) -> bytes:
+    """An in-memory HDF5 image holding ``(label, record)`` items in the file layout, plus root ``attrs``."""
+    buf = _bytes_io.BytesIO()
+    with h5py.File(buf, "w") as dst:
+        for key, value in (attrs or {}).items():
+            dst.attrs[key] = value
+        for label, record in items:
+            _write_record(dst.require_group(_kind_of(record)).create_group(_check_label(label)), record)
+    return buf.getvalue()
+
+
+def decode_records(payload: bytes):
+    """(root attrs, {(kind, label): record}) of an image made by :func:`encode_records`."""
+    with h5py.File(_bytes_io.BytesIO(payload), "r") as fh:
+        attrs = {k: _attr_str(v) for k, v in fh.attrs.items()}
+        return attrs, {(k, lab): _load_entry(fh, k, lab) for k, lab in _entries(fh)}
+
+
+def _journal_records(path, fh) -> dict:
+    """The records in the journal of the study at ``path`` that belong to it (same ``study_key``)."""
+    from . import journal
+
+    key = _attr_str(fh.attrs.get(STUDY_KEY))
+    out = {}
+    if key is None:
+        return out
+    for payload in journal.read(journal.journal_path(path)):
+        attrs, records = decode_records(payload)
+        if attrs.get(STUDY_KEY) == key:
+            out.update(records)
+    return out
+
+
 def _normalize_kind(kind) -> str | None:
     if kind is None:
         return None
-    if kind in KINDS.values():
+    if kind in record_kinds().values():
         return kind
-    if kind in _KIND_ALIASES:
-        return _KIND_ALIASES[kind]
-    raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS.values())}")
+    aliases = _kind_aliases()
+    if kind in aliases:
+        return aliases[kind]
+    raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(dict.fromkeys(record_kinds().values()))}")
 
 
 def load(path, label: str | None = None, kind: str | None = None):
@@ -479,30 +552,47 @@ def load(path, label: str | None = None, kind: str | None = None):
     path : str or os.PathLike
     label : str, optional
         Record label; needed when the file holds several records.
-    kind : {"states", "scans", "theorem", "losc"}, optional
+    kind : {"states", "scans", "theorem", "losc", ...}, optional
         Kind group (record type names such as ``"ScfResult"`` are accepted);
         needed when one label is used in several kinds.
 
     Returns
     -------
-    ScfResult, ChargeScan, TheoremTable or LoscResult
+    ScfResult, ChargeScan, TheoremTable or a correction's result
         Frozen, with read-only arrays.
     """
     kind = _normalize_kind(kind)
-    with _open(path) as fh:
-        entries = _entries(fh)
-        match = [(k, lab) for k, lab in entries if (kind is None or k == kind) and (label is None or lab == label)]
-        if len(match) != 1:
-            held = ", ".join(f"{k}/{lab}" for k, lab in entries) or "no records"
-            what = "no record matches" if not match else "several records match"
-            raise ValueError(f"{os.fspath(path)}: {what} (label={label!r}, kind={kind!r}); it holds {held}")
-        return _load_entry(fh, *match[0])
+    records = load_all(path)
+    match = [key for key in records if (kind is None or key[0] == kind) and (label is None or key[1] == label)]
+    if len(match) != 1:
+        held = ", ".join(f"{k}/{lab}" for k, lab in records) or "no records"
+        what = "no record matches" if not match else "several records match"
+        raise ValueError(f"{os.fspath(path)}: {what} (label={label!r}, kind={kind!r}); it holds {held}")
+    return records[match[0]]
 
 
 def load_all(path) -> dict:
-    """Every record of a study file, as {(kind, label): record}."""
+    """Every record of a study file, as {(kind, label): record}.
+
+    A study that is running, or was interrupted, also holds records in its journal that are not merged into
+    the file yet (:mod:`deltascf.study`); they are included.
+    """
     with _open(path) as fh:
-        return {(k, lab): _load_entry(fh, k, lab) for k, lab in _entries(fh)}
+        records = _journal_records(path, fh)
+        records.update({(k, lab): _load_entry(fh, k, lab) for k, lab in _entries(fh)})
+    return records
+
+
+def stored_entries(path) -> set:
+    """{(kind, label)} of the records in the file itself (not its journal)."""
+    with _open(path) as fh:
+        return set(_entries(fh))
+
+
+def study_key(path) -> str | None:
+    """The ``study_key`` root attribute of a deltascf file (None for files written by :func:`save`)."""
+    with _open(path) as fh:
+        return _attr_str(fh.attrs.get(STUDY_KEY))
 
 
 def _load_entry(fh, kind: str, label: str):
@@ -510,6 +600,6 @@ def _load_entry(fh, kind: str, label: str):
     if not isinstance(group, h5py.Group):
         raise ValueError(f"{group.name} is not a record group")
     type_name = _attr_str(group.attrs.get(_RECORD_TYPE))
-    if KINDS.get(type_name) != kind:
+    if record_kinds().get(type_name) != kind:
         raise ValueError(f"{group.name} holds a {type_name!r}, not a record of kind {kind!r}")
     return _read_record(group)

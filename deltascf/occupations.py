@@ -1,4 +1,4 @@
-"""Occupation specs, their resolution to ``mo_occ``, and overlap tracking.
+"""Occupation specs and channels, and their resolution to ``mo_occ``; theory §1.1, §2.1.
 
 Everything here is pure: functions take arrays and return new arrays.
 
@@ -23,7 +23,6 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 __all__ = [
     "SpecError",
@@ -33,9 +32,6 @@ __all__ = [
     "Occupation",
     "ResolvedOccupation",
     "parse_label",
-    "make_tracked_occ",
-    "make_overlap",
-    "make_matched_orbital",
     "make_degenerate_groups",
     "format_degenerate_groups",
     "make_channel_degeneracy",
@@ -423,71 +419,6 @@ def make_channel_degeneracy(mo_energy, mo_occ, spin: int, p: int, tol: float = D
     occ_to[spin, p] += 0.5  # any change of p alone
     groups = make_degenerate_groups(mo_energy, mo_occ, occ_to, tol)
     return format_degenerate_groups(tuple(g for g in groups if g[0] == spin and p in g[1]), False)
-
-
-# -- overlap tracking (theory 1.3, 1.4) ------------------------------------
-def make_overlap(c_ref: np.ndarray, c_new: np.ndarray, s1e: np.ndarray) -> np.ndarray:
-    """O = C_refᵀ S C_new for one spin; theory (1.4)."""
-    return c_ref.conj().T @ s1e @ c_new
-
-
-def make_matched_orbital(mo_coeff: np.ndarray, mo_occ: np.ndarray, c_p: np.ndarray, s1e: np.ndarray,
-                         value: float) -> int:
-    """Index of the orbital with occupation ``value`` that overlaps most with ``c_p`` (one spin).
-
-    Follows one orbital (a channel orbital, a parent orbital) into another
-    state; theory §3.3 matches orbitals across I, J and K this way.
-    """
-    weight = np.abs(mo_coeff.T @ s1e @ c_p) ** 2
-    weight = np.where(np.abs(np.asarray(mo_occ) - value) < 1e-10, weight, -1.0)
-    return int(np.argmax(weight))
-
-
-def make_tracked_occ(ovlp: np.ndarray, occ_ref: np.ndarray) -> np.ndarray:
-    """Occupations of new orbitals by maximum-overlap assignment; theory §1.3.
-
-    Reference orbitals are grouped by their target value.  Each group takes
-    as many new orbitals as it has reference orbitals, so that the total
-    weight sum_g sum_{j in g} sum_{i in g} |O_ij|^2 is maximal.  With the
-    groups {1} and {0} this is the classic MOM rule (largest projections
-    onto the occupied reference space).
-
-    Parameters
-    ----------
-    ovlp : ndarray, shape (nref, nmo)
-        Overlap of the reference orbitals with the new orbitals.
-    occ_ref : ndarray, shape (nref,)
-        Target occupation of each reference orbital.
-
-    Returns
-    -------
-    ndarray, shape (nmo,)
-        Occupation of each new orbital.
-    """
-    occ_ref = np.asarray(occ_ref, dtype=float)
-    nmo = ovlp.shape[1]
-    weight = np.abs(ovlp) ** 2
-    keys = np.round(occ_ref, 12)  # group membership: one key per reference orbital
-    values = np.unique(keys)
-    filled = values[np.abs(values) > OCC_TOL]
-    # Weight of each group on each new orbital
-    w_empty = weight[np.abs(keys) <= OCC_TOL].sum(axis=0)
-    rows, row_vals = [], []
-    for v in filled:
-        members = keys == v
-        w = weight[members].sum(axis=0) - w_empty  # relative to the empty group
-        for _ in range(int(members.sum())):
-            rows.append(w)
-            row_vals.append(occ_ref[members][0])  # the value as given, not its rounded key
-    occ = np.zeros(nmo)
-    if not rows:
-        return occ
-    cost = np.array(rows)
-    # tiny energy-order tie breaker: prefer lower orbitals for occupied slots
-    cost = cost - 1e-13 * np.arange(nmo)[None, :]
-    r, c = linear_sum_assignment(cost, maximize=True)
-    occ[c] = np.asarray(row_vals)[r]
-    return occ
 
 
 # -- channels (theory §2.1) ---------------------------------------------------------

@@ -18,9 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .chempot import TheoremTable
-    from .fractional import ChargeScan
-    from .results import ScfResult
+    from .records import ChargeScan, ScfResult, TheoremTable
 
 __all__ = ["make_energy_curve", "make_deviation_curve", "make_eps_curve", "make_scan_figure",
            "make_theorem_parity", "make_states_figure", "save_figure", "FORMATS"]
@@ -48,11 +46,20 @@ def _new_figure(figsize) -> "Figure":
     return fig
 
 
+def _correction_tag(method) -> str:
+    """"LOSC post" for a method with a correction, "" without."""
+    corr = method.correction
+    if corr is None:
+        return ""
+    from .corrections import label_of
+
+    return f"{label_of(corr.name)} {corr.mode}"
+
+
 def _scan_title(scan: "ChargeScan") -> str:
     title = f"{scan.state} · {scan.channel} · {scan.mode}"
-    if scan.losc_mode:
-        title += f" · LOSC {scan.losc_mode}"
-    return title
+    tag = _correction_tag(scan.method)
+    return title + (f" · {tag}" if tag else "")
 
 
 # -- charge scans (ChargeScan, Hartree -> eV) ---------------------------------------------
@@ -64,9 +71,9 @@ def _draw_energy(ax: "Axes", scan: "ChargeScan") -> None:
     ev = HARTREE2EV
     n = np.asarray(scan.n_electrons, dtype=float)
     e = np.asarray(scan.e_tot, dtype=float)
-    ax.plot(n, (e - e[0]) * ev, marker="o", linestyle="-",
-            label=f"E(N), LOSC {scan.losc_mode}" if scan.losc_mode else "E(N)")
-    if scan.losc_mode:  # the parent functional, for comparison with the corrected curve
+    tag = _correction_tag(scan.method)
+    ax.plot(n, (e - e[0]) * ev, marker="o", linestyle="-", label=f"E(N), {tag}" if tag else "E(N)")
+    if tag:  # the parent functional, for comparison with the corrected curve
         e_dfa = np.asarray(scan.e_dfa, dtype=float)
         ax.plot(n, (e_dfa - e_dfa[0]) * ev, marker=".", linestyle=":", color="0.45",
                 label=f"E(N), {scan.method.xc}")
@@ -114,7 +121,7 @@ def _scan_panel(draw, scan) -> "Figure":
 def make_energy_curve(scan: "ChargeScan") -> "Figure":
     """E(N) in eV relative to E(δ=0) against N, with the dashed straight line through the ends.
 
-    With LOSC the corrected curve is drawn and the parent functional's
+    With a correction the corrected curve is drawn and the parent functional's
     ``e_dfa`` curve is added (dotted, grey) for comparison.
     """
     return _scan_panel(_draw_energy, scan)
@@ -188,8 +195,8 @@ def make_theorem_parity(table: "TheoremTable") -> "Figure":
         note.set_in_layout(False)
     ax.set_xlabel(LABEL_MU)
     ax.set_ylabel(LABEL_EPS)
-    losc = f" · LOSC {table.losc_mode}" if table.losc_mode else ""
-    ax.set_title(f"{table.state} · {table.method.xc}{losc}")
+    tag = _correction_tag(table.method)
+    ax.set_title(f"{table.state} · {table.method.xc}" + (f" · {tag}" if tag else ""))
     ax.legend()
     return fig
 

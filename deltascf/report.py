@@ -1,11 +1,18 @@
-"""Text tables and JSON summaries of records.  eV appears only here and in cli.py."""
+"""Text tables, JSON summaries and warnings of records.  eV appears only here, in plot.py and in the CLI.
+
+:func:`make_report` and :func:`make_warnings` take any result record (``StateSet``, ``ChargeScan``,
+``TheoremTable``); corrections are reported under their registry name (``"losc"``), whatever they are.
+"""
 from __future__ import annotations
 
 from pyscf.data.nist import HARTREE2EV
 
-from .results import ScfResult
+from .corrections import label_of, name_of
+from .occupations import DEGENERACY_TOL
+from .records import ChargeScan, ScfResult, StateSet, TheoremTable
 
-__all__ = ["make_states_summary", "format_states"]
+__all__ = ["make_states_summary", "format_states", "make_scan_summary", "format_scan", "make_theorem_summary",
+           "format_theorem", "make_study_report", "make_report", "make_warnings"]
 
 
 def _per_spin_lists(arr) -> list:
@@ -13,9 +20,9 @@ def _per_spin_lists(arr) -> list:
     return [arr.tolist()] if arr.ndim == 1 else [row.tolist() for row in arr]
 
 
-def _losc_summary(c, e_ref: float | None = None) -> dict:
-    """The per-state "losc" object: the correction and the corrected energies (Hartree)."""
-    out = {"mode": c.mode, "delta_e": c.de_losc, "e_tot": c.e_tot, "e_dfa": c.e_dfa,
+def _correction_summary(c, e_ref: float | None = None) -> dict:
+    """The per-state correction object: the correction and the corrected energies (Hartree)."""
+    out = {"mode": c.mode, "delta_e": c.de, "e_tot": c.e_tot, "e_dfa": c.e_dfa,
            "mo_energy": _per_spin_lists(c.mo_energy)}
     if e_ref is not None:
         out["excitation_energy_ev"] = (c.e_tot - e_ref) * HARTREE2EV
@@ -24,12 +31,26 @@ def _losc_summary(c, e_ref: float | None = None) -> dict:
     return out
 
 
+def _correction_settings(corrections) -> dict:
+    """{name: settings and mode} of the correction of a set of records ({} without one)."""
+    if not corrections:
+        return {}
+    c = corrections[0]
+    return {name_of(c): {**c.settings.to_dict(), "mode": c.mode}}
+
+
+def _correction_title(corrections, what: str) -> str:
+    return f", {label_of(name_of(corrections[0]))} {corrections[0].mode} ({what} corrected)" if corrections else ""
+
+
+# -- states --------------------------------------------------------------------------------------------
 def make_states_summary(labels, results, ground: ScfResult, corrections=None) -> dict:
     """The ``deltascf run --json`` object: energies in Hartree, ΔE in eV.
 
-    With ``corrections`` (one LoscResult per state) every state gains a
-    ``"losc"`` object with the corrected energies.
+    With ``corrections`` (one correction record per state) every state gains an object under the correction's
+    name (``"losc"``) with the corrected energies, and the top level holds its settings under that name.
     """
+    name = name_of(corrections[0]) if corrections else None
     states = []
     for k, (label, r) in enumerate(zip(labels, results)):
         states.append({
@@ -50,10 +71,10 @@ def make_states_summary(labels, results, ground: ScfResult, corrections=None) ->
             "mo_occ": _per_spin_lists(r.mo_occ),
         })
         if corrections:
-            states[-1]["losc"] = _losc_summary(corrections[k], corrections[0].e_tot)
+            states[-1][name] = _correction_summary(corrections[k], corrections[0].e_tot)
     return {
         "states": states,
-        "losc": corrections[0].settings.to_dict() if corrections else None,
+        **{key: value for key, value in _correction_settings(corrections).items()},
         "method": ground.method.to_dict(),
         "versions": dict(ground.versions),
         "units": {"e_tot": "hartree", "mo_energy": "hartree", "max_grad": "hartree",
@@ -62,8 +83,9 @@ def make_states_summary(labels, results, ground: ScfResult, corrections=None) ->
 
 
 def format_states(labels, results, ground: ScfResult, corrections=None) -> str:
-    """A readable table of states with excitation energies in eV (and their LOSC corrections)."""
-    head = f"{'state':<10} {'spec = 0-based':<32} {'E / Eh':>18} {'dE / eV':>10} {'<S^2>':>7} {'conv':>5} {'collapsed':>9}"
+    """A readable table of states with excitation energies in eV (and their corrections)."""
+    head = (f"{'state':<10} {'spec = 0-based':<32} {'E / Eh':>18} {'dE / eV':>10} {'<S^2>':>7} {'conv':>5} "
+            f"{'collapsed':>9}")
     lines = [head, "-" * len(head)]
     for label, r in zip(labels, results):
         spec = r.resolved if r.resolved == r.spec else f"{r.spec} = {r.resolved}"
@@ -74,10 +96,11 @@ def format_states(labels, results, ground: ScfResult, corrections=None) -> str:
             f"{r.s2:>7.3f} {'yes' if r.converged else 'NO':>5} {'YES' if r.collapsed else 'no':>9}"
         )
     if corrections:
+        tag = f"{label_of(name_of(corrections[0]))} ({corrections[0].mode}):"
         lines.append("")
-        lines.append(f"LOSC ({corrections[0].mode}): {'state':<10} {'dE_LOSC / Eh':>14} {'E_LOSC / Eh':>18} {'dE / eV':>10}")
+        lines.append(f"{tag} {'state':<10} {'dE_corr / Eh':>14} {'E_corr / Eh':>18} {'dE / eV':>10}")
         for label, c in zip(labels, corrections):
-            lines.append(f"{'':<12}{label:<10} {c.de_losc:>14.8f} {c.e_tot:>18.10f} "
+            lines.append(f"{'':<{len(tag) + 1}}{label:<10} {c.de:>14.8f} {c.e_tot:>18.10f} "
                          f"{(c.e_tot - corrections[0].e_tot) * HARTREE2EV:>10.4f}")
     m = ground.method
     lines.append(f"xc = {m.xc}, reference = {m.reference}, tracking = {m.tracking}, "
@@ -85,6 +108,7 @@ def format_states(labels, results, ground: ScfResult, corrections=None) -> str:
     return "\n".join(lines)
 
 
+# -- scans ----------------------------------------------------------------------------------------------
 def _nan_to_none(x):
     x = float(x)
     return None if x != x else x
@@ -98,8 +122,8 @@ def make_scan_summary(scan) -> dict:
               for d, n, e, eps, ed, dev, c, x, nf, o in zip(scan.delta, scan.n_electrons, scan.e_tot, scan.eps,
                                                              scan.e_dfa, scan.e_dev, scan.converged, scan.collapsed,
                                                              scan.n_fock, scan.orbitals)]
-    for point, c in zip(points, scan.losc):
-        point["losc"] = _losc_summary(c)
+    for point, c in zip(points, scan.corrections):
+        point[name_of(c)] = _correction_summary(c)
     return {
         "state": scan.state,
         "channel": scan.channel,
@@ -113,7 +137,7 @@ def make_scan_summary(scan) -> dict:
         "chemical_potential": {"slope": scan.slope, "eps_low": scan.eps_low, "eps_high": scan.eps_high,
                                "janak_residual": _nan_to_none(scan.janak_residual)},
         "method": scan.method.to_dict(),
-        "losc": None if not scan.losc else scan.losc[0].settings.to_dict() | {"mode": scan.losc_mode},
+        **_correction_settings(scan.corrections),
         "units": {"energies": "hartree", "hartree_to_ev": HARTREE2EV},
     }
 
@@ -122,9 +146,8 @@ def format_scan(scan) -> str:
     """Points of a charge scan and the derived numbers in eV."""
     ev = HARTREE2EV
     head = f"{'delta':>6} {'N':>8} {'E / Eh':>18} {'D / eV':>10} {'eps / eV':>10} {'conv':>5} {'Fock':>5}"
-    losc = f", LOSC {scan.losc_mode} (E and eps corrected)" if scan.losc_mode else ""
     lines = [f"state {scan.state}, channel {scan.channel} (orbital {'ab'[scan.spin]}:{scan.orbital}), "
-             f"mode {scan.mode}{losc}", head, "-" * len(head)]
+             f"mode {scan.mode}{_correction_title(scan.corrections, 'E and eps')}", head, "-" * len(head)]
     for d, n, e, dev, eps, c, x, nf in zip(scan.delta, scan.n_electrons, scan.e_tot, scan.e_dev, scan.eps,
                                            scan.converged, scan.collapsed, scan.n_fock):
         flag = ("yes" if c else "NO") + ("!" if x else "")
@@ -144,6 +167,7 @@ def format_scan(scan) -> str:
     return "\n".join(lines)
 
 
+# -- theorem tables ---------------------------------------------------------------------------------
 def make_theorem_summary(table) -> dict:
     """The ``deltascf chempot --json`` object: Hartree, plus eV for ΔSCF and errors."""
     rows = [{"channel": r.channel, "kind": r.kind, "spin": "ab"[r.spin], "orbital": r.orbital, "label": r.label,
@@ -153,8 +177,7 @@ def make_theorem_summary(table) -> dict:
              "converged": r.converged, "collapsed": r.collapsed, "degenerate": r.degenerate}
             for r in table.rows]
     return {"state": table.state, "resolved": table.resolved, "e_tot": table.e_tot, "rows": rows,
-            "method": table.method.to_dict(),
-            "losc": None if not table.losc else table.losc[0].settings.to_dict() | {"mode": table.losc_mode},
+            "method": table.method.to_dict(), **_correction_settings(table.corrections),
             "units": {"eps": "hartree", "mu": "hartree", "delta_scf": "hartree", "delta_scf_ev": "eV",
                       "error_ev": "eV", "hartree_to_ev": HARTREE2EV}}
 
@@ -164,9 +187,8 @@ def format_theorem(table) -> str:
     ev = HARTREE2EV
     head = (f"{'channel':<12} {'orbital':<9} {'eps(I)':>9} {'eps(nb)':>9} {'mu':>9} {'IP/EA':>9} "
             f"{'eps-mu':>8} {'nb-mu':>8} {'conv':>5}")
-    losc = f", LOSC {table.losc_mode} (E, eps and mu corrected)" if table.losc_mode else ""
-    lines = [f"state {table.state} ({table.resolved}), E = {table.e_tot:.10f} Eh{losc}; energies in eV", head,
-             "-" * len(head)]
+    lines = [f"state {table.state} ({table.resolved}), E = {table.e_tot:.10f} Eh"
+             f"{_correction_title(table.corrections, 'E, eps and mu')}; energies in eV", head, "-" * len(head)]
     for r in table.rows:
         kind = "IP" if r.kind == "remove" else "EA"
         flag = ("yes" if r.converged else "NO") + ("!" if r.collapsed else "")
@@ -182,23 +204,75 @@ def format_theorem(table) -> str:
     return "\n".join(lines)
 
 
+# -- any record -------------------------------------------------------------------------------------
+def make_report(record):
+    """(JSON object, text) of a StateSet, ChargeScan or TheoremTable: what the CLI prints."""
+    if isinstance(record, StateSet):
+        args = (record.labels, record.states, record.ground, record.corrections or None)
+        return make_states_summary(*args), format_states(*args)
+    if isinstance(record, ChargeScan):
+        return make_scan_summary(record), format_scan(record)
+    if isinstance(record, TheoremTable):
+        return make_theorem_summary(record), format_theorem(record)
+    raise TypeError(f"no report for a {type(record).__name__}")
+
+
+def _degenerate(what: str, degenerate: str) -> list:
+    if not degenerate:
+        return []
+    return [(f"{what}: orbitals {degenerate} are degenerate (within {DEGENERACY_TOL:g} Eh) and treated unequally; "
+             "which of them moves is arbitrary", False)]
+
+
+def _flags(what: str, converged: bool, collapsed: bool) -> list:
+    out = [] if converged else [(f"{what} did not converge", True)]
+    return out + ([(f"{what} lost its target configuration", False)] if collapsed else [])
+
+
+def make_warnings(record) -> list:
+    """The warnings of a result, as (message, failed) pairs; ``failed`` marks a calculation that did not
+    converge (the CLI's exit code 3)."""
+    out = []
+    if isinstance(record, StateSet):
+        for label, r in zip(record.labels, record.states):
+            out += _flags(f"{label} ({r.spec})", r.converged, r.collapsed)
+        for label, r in zip(record.labels, record.states):
+            out += _degenerate(f"{label} ({r.spec})", r.degenerate)
+        for label, c in zip(record.labels, record.corrections):
+            if c.state is not None:
+                out += _flags(f"{label} SCF-{label_of(name_of(c))}", c.state.converged, c.state.collapsed)
+    elif isinstance(record, ChargeScan):
+        for d, c, x in zip(record.delta, record.converged, record.collapsed):
+            out += _flags(f"point delta = {d:g}", c, x)
+        out += _degenerate(f"channel {record.channel}", record.degenerate)
+    elif isinstance(record, TheoremTable):
+        for r in record.rows:
+            out += _flags(f"channel {r.channel}", r.converged, r.collapsed)
+        for r in record.rows:
+            out += _degenerate(f"channel {r.channel}", r.degenerate)
+    return out
+
+
 def make_study_report(records: dict):
     """(JSON object, text) for the records of a study file, {(kind, label): record}.
 
-    States are reported against the one labelled "ground" (else the lowest
-    energy), with their LOSC corrections when the file holds them; scans and
-    theorem tables as by ``deltascf scan`` and ``deltascf chempot``.
+    States are reported against the one labelled "ground" (else the lowest energy), with their corrections
+    when the file holds them; scans and theorem tables as by ``deltascf scan`` and ``deltascf chempot``.
     """
     states = {label: r for (kind, label), r in records.items() if kind == "states"}
-    losc = {label: r for (kind, label), r in records.items() if kind == "losc"}
+    corrections = {}
+    for (kind, label), r in records.items():
+        if kind not in ("states", "scans", "theorem"):
+            corrections.setdefault(kind, {})[label] = r
     summary, text = {}, []
     if states:
         labels = sorted(states, key=lambda k: (k != "ground", states[k].e_tot))
         ground = states[labels[0]]
         results = [states[k] for k in labels]
-        corrections = [losc[k] for k in labels] if all(k in losc for k in labels) else None
-        summary["states"] = make_states_summary(labels, results, ground, corrections)
-        text.append(format_states(labels, results, ground, corrections))
+        per_state = next((c for c in corrections.values() if all(k in c for k in labels)), None)
+        corr = [per_state[k] for k in labels] if per_state else None
+        summary["states"] = make_states_summary(labels, results, ground, corr)
+        text.append(format_states(labels, results, ground, corr))
     for (kind, label), r in sorted(records.items()):
         if kind == "scans":
             summary.setdefault("scans", {})[label] = make_scan_summary(r)
@@ -206,7 +280,7 @@ def make_study_report(records: dict):
         elif kind == "theorem":
             summary.setdefault("theorem", {})[label] = make_theorem_summary(r)
             text.append(f"theorem table {label!r}\n" + format_theorem(r))
-        elif kind == "losc" and label not in states:
-            summary.setdefault("losc", {})[label] = _losc_summary(r)
-            text.append(f"LOSC {label!r}: dE = {r.de_losc:.8f} Eh, E = {r.e_tot:.10f} Eh ({r.mode})")
+        elif kind in corrections and label not in states:
+            summary.setdefault(kind, {})[label] = _correction_summary(r)
+            text.append(f"{label_of(kind)} {label!r}: dE = {r.de:.8f} Eh, E = {r.e_tot:.10f} Eh ({r.mode})")
     return summary, "\n\n".join(text) if text else "(no records)"

@@ -1,5 +1,5 @@
 """Water B3LYP/6-31G: ground state, the alpha HOMO->LUMO mixed determinant,
-the spin-flip triplet and the spin-purified open-shell singlet (theory 1.5).
+the spin-flip triplet and the spin-purified open-shell singlet (theory (1.5)).
 
 Ends with its own checks, so it doubles as a test.
 """
@@ -23,7 +23,7 @@ print(f"singlet  2E_mixed - E_T            dE = {(singlet - ground.e_tot) * HART
 assert all(r.converged and not r.collapsed for r in (ground, mixed, triplet))
 assert abs(mixed.s2 - 1.0) < 0.05 and abs(triplet.s2 - 2.0) < 0.05
 assert triplet.e_tot < mixed.e_tot < singlet
-# the spin-flip triplet is the aufbau triplet (theory 1.4)
+# the spin-flip triplet is the aufbau triplet (theory §1.4)
 aufbau_triplet = deltascf.run_state(gto.M(atom=mol.atom, basis="6-31g", spin=2, verbose=0), "b3lyp", conv_tol=1e-10)
 assert abs(aufbau_triplet.e_tot - triplet.e_tot) < 1e-8
 print("checks passed")

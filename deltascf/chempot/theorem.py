@@ -4,82 +4,29 @@ For state I and a channel (remove iσ → K = I − e, or add aσ → J = I + e)
 integer neighbour is converged with overlap tracking from I.  Its energy gives
 the chemical potential, the slope of the straight line between the two states:
 
-    μ⁻ = E_I − E_K = −IP_I(iσ)        μ⁺ = E_J − E_I = −EA_I(aσ)      theory 3.1
+    μ⁻ = E_I − E_K = −IP_I(iσ)        μ⁺ = E_J − E_I = −EA_I(aσ)      theory §3.1
 
 and the theorem compares it with the orbital energies at both ends of the
-line (rows T1–T4 of theory 3.3): ε_p of I, and ε of the same orbital,
+line (rows T1–T4 of theory §3.3): ε_p of I, and ε of the same orbital,
 matched by overlap, in the neighbour.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from pyscf.data.elements import chemcore
 
-from ..occupations import Channel, Label, Occupation, SpecError, make_channel_degeneracy, make_matched_orbital
-from ..results import Method, ScfResult
-from ..scf import make_losc_orbital_energy, run_losc, run_state_method
+from ..corrections import check_correction, make_corrected_orbital_energy, run_correction
+from ..occupations import Channel, Label, Occupation, SpecError, make_channel_degeneracy
+from ..records import Method, ScfResult, TheoremRow, TheoremTable, make_provenance
+from ..scf import make_method, run_state
+from ..study import open_study
+from ..tracking import make_matched_orbital
 
-__all__ = ["TheoremRow", "TheoremTable", "chemical_potentials", "make_channels", "N_VIRTUAL"]
+__all__ = ["TheoremRow", "TheoremTable", "chemical_potentials", "make_channels", "make_relative_label",
+           "N_VIRTUAL"]
 
 #: lowest empty orbitals per spin given an addition channel by ``channels="valence"``
 N_VIRTUAL = 3
-
-
-@dataclass(frozen=True, slots=True)
-class TheoremRow:
-    """One channel of the theorem table (Hartree).
-
-    ``eps`` is ε_p of state I (T1 for a removal, T3 for an addition);
-    ``eps_neighbour`` is ε of the same orbital in the neighbour state (T2,
-    T4).  ``mu`` is the slope of the line between the two states and
-    ``delta_scf`` the ΔSCF IP (removal, E_K − E_I) or EA (addition, E_I − E_J).
-    """
-
-    channel: str
-    kind: str
-    spin: int
-    orbital: int
-    label: str
-    eps: float
-    eps_neighbour: float
-    mu: float
-    delta_scf: float
-    e_state: float
-    e_neighbour: float
-    neighbour_orbital: int
-    converged: bool
-    collapsed: bool
-    degenerate: str = ""  # the channel orbital's degenerate group in I (theory §4), e.g. "a:19,20"
-
-    @property
-    def error(self) -> float:
-        """ε − μ at state I (T1/T3)."""
-        return self.eps - self.mu
-
-    @property
-    def error_neighbour(self) -> float:
-        """ε − μ at the neighbour state (T2/T4)."""
-        return self.eps_neighbour - self.mu
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class TheoremTable:
-    """Chemical potentials of state I against its orbital energies."""
-
-    state: str
-    resolved: str
-    e_tot: float
-    rows: tuple
-    method: Method
-    neighbours: tuple
-    losc_mode: str | None = None
-    losc: tuple = ()  # LoscResult of I, then of each neighbour
-
-    @property
-    def all_converged(self) -> bool:
-        return all(r.converged for r in self.rows)
 
 
 def make_relative_label(occ: np.ndarray, p: int) -> str:
@@ -118,77 +65,91 @@ def make_channels(mo_occ: np.ndarray, which, ncore: int = 0, n_virtual: int = N_
     return out
 
 
-def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, reference: str = "uks",
-                        tracking: str = "imom", start: ScfResult | None = None, ground=None,
-                        n_virtual: int = N_VIRTUAL, density_fit: str | None = None, grid_level: int | None = None,
-                        conv_tol: float = 1e-9, conv_tol_grad: float | None = None, max_cycle: int = 100,
-                        losc: str | None = None, losc_settings=None, callback=None, done=None,
-                        verbose: int = 0) -> TheoremTable:
+def chemical_potentials(mol, xc: str | None = None, state="ground", channels="frontier", *,
+                        method: Method | None = None, start: ScfResult | None = None, ground=None,
+                        n_virtual: int = N_VIRTUAL, callback=None, study=None, verbose: int = 0,
+                        **settings) -> TheoremTable:
     """The theorem table of state I: μ against ε for each channel; theory §3.
 
     Parameters
     ----------
+    xc, method, **settings
+        The method, as for :func:`deltascf.run_state`.  With a correction (``method.correction``, or the older
+        ``losc="post"|"scf"``), I and every neighbour are corrected, so μ comes from corrected ΔSCF energies
+        and ε are the corrected orbital energies.
     state : str or Occupation
         State I (ground or ΔSCF spec).
     channels : "frontier", "valence", or a list (or comma-separated string) of channels
         such as ``["remove:a:HOMO", "add:b:LUMO+1"]``; labels resolve against I.
     start : ScfResult, optional
         Converged state I (computed when omitted, from ``ground`` if given).
-    losc : {None, "post", "scf"}
-        Use LOSC-corrected energies for I and every neighbour (so μ comes from
-        corrected ΔSCF energies) and LOSC-corrected orbital energies.
     callback : callable, optional
-        ``callback(name, state)`` after each newly converged state: "start" for
-        I, then the channel (e.g. "remove:a:4") for each neighbour.
-    done : dict, optional
-        The same {name: ScfResult} from an earlier, interrupted run with the same
-        inputs (resume): those states are not recomputed.
+        ``callback(name, state)`` after each newly converged state: "start" for I, then the channel (e.g.
+        "remove:a:4") for each neighbour.
+    study : str or os.PathLike, optional
+        A study file (:mod:`deltascf.study`): every converged state is saved as it finishes, and a call with the
+        same inputs computes only what is missing.
     """
-    done = dict(done or {})
-    method = Method(xc=xc, reference=reference, tracking=tracking, density_fit=density_fit, grid_level=grid_level,
-                    conv_tol=conv_tol, conv_tol_grad=conv_tol_grad, max_cycle=max_cycle)
-    if losc not in (None, "post", "scf"):
-        raise ValueError(f"unknown LOSC mode {losc!r}; choose post or scf")
+    method = make_method(method, xc, **settings)
     if method.restricted:
         raise ValueError("chemical potentials need an unrestricted reference (uks or uhf): the N±1 "
                          f"neighbours are open-shell, not {method.reference}")
     occupation = Occupation.parse(state)
     ncore = chemcore(mol)
-    if start is None:
+    chans = None
+    if start is None:  # validate before any SCF
         target = occupation.resolve(mol.nelec, mol.nao_nr(), False).mo_occ
         chans = make_channels(target, channels, ncore, n_virtual)
-        for ch in chans:  # validate before any SCF
+        if not chans:
+            raise SpecError("no channels to compute")
+        for ch in chans:
             ch.resolve(target)
-        start = done.get("start")
+    check_correction(mol, method)
+    job = {"state": str(occupation), "n_virtual": n_virtual,
+           "channels": [str(c) for c in chans] if chans is not None else str(channels)}
+    with open_study(study, mol, method, "chempot", job, prefix="theorem") as st:
+        if st.final is not None:
+            return st.final
+        return st.finish(_table(mol, method, occupation, channels, ncore, n_virtual, start, ground, st, callback,
+                                verbose))
+
+
+def _table(mol, method, occupation, channels, ncore, n_virtual, start, ground, study, callback, verbose):
+    if start is None:
+        start = study.get("start")
         if start is None:
-            start = run_state_method(mol, method, occupation, ground=ground, verbose=verbose)
+            start = study.put("start", run_state(mol, method=method, state=occupation, ground=ground,
+                                                 verbose=verbose))
             if callback is not None:
                 callback("start", start)
     chans = make_channels(start.mo_occ, channels, ncore, n_virtual)
     if not chans:
         raise SpecError("no channels to compute")
     s1e = mol.intor_symmetric("int1e_ovlp")
-    start_losc = run_losc(mol, start, losc, losc_settings, verbose) if losc else None
-    e_start = start_losc.e_tot if losc else start.e_tot
+    kind = method.correction.name if method.correction is not None else None
+    start_corr = None if kind is None else \
+        study.get("start", kind) or study.put("start", run_correction(mol, start, method, verbose))
+    e_start = start.e_tot if kind is None else start_corr.e_tot
     rows, neighbours, corrections = [], [], []
     for ch in chans:
         s, p = ch.spin_index, ch.resolve(start.mo_occ)
         occ = np.array(start.mo_occ, copy=True)
         occ[s, p] = 1.0 if ch.kind == "add" else 0.0
         name = str(Channel(ch.kind, ch.spin, Label("", p)))
-        nb = done.get(name)
+        nb = study.get(name)
         fresh = nb is None
         if fresh:
-            nb = run_state_method(mol, method, Occupation.from_occ(occ), ground=start, verbose=verbose)
+            nb = study.put(name, run_state(mol, method=method, state=Occupation.from_occ(occ), ground=start,
+                                           verbose=verbose))
         q = make_matched_orbital(nb.mo_coeff[s], nb.mo_occ[s], start.mo_coeff[s][:, p], s1e, occ[s, p])
-        if losc:
-            nb_losc = run_losc(mol, nb, losc, losc_settings, verbose)
-            corrections.append(nb_losc)
-            e_nb = nb_losc.e_tot
-            eps = make_losc_orbital_energy(start_losc, start, s, p, s1e)
-            eps_nb = make_losc_orbital_energy(nb_losc, nb, s, q, s1e)
-        else:
+        if kind is None:
             e_nb, eps, eps_nb = nb.e_tot, float(start.mo_energy[s, p]), float(nb.mo_energy[s, q])
+        else:
+            nb_corr = study.get(name, kind) or study.put(name, run_correction(mol, nb, method, verbose))
+            corrections.append(nb_corr)
+            e_nb = nb_corr.e_tot
+            eps = make_corrected_orbital_energy(start_corr, start, s, p, s1e)
+            eps_nb = make_corrected_orbital_energy(nb_corr, nb, s, q, s1e)
         mu = e_nb - e_start if ch.kind == "add" else e_start - e_nb
         rows.append(TheoremRow(
             channel=name, kind=ch.kind, spin=s, orbital=p,
@@ -202,5 +163,6 @@ def chemical_potentials(mol, xc: str, state="ground", channels="frontier", *, re
         if fresh and callback is not None:
             callback(name, nb)
     return TheoremTable(state=str(occupation), resolved=start.resolved, e_tot=e_start, rows=tuple(rows),
-                        method=method, neighbours=tuple(neighbours), losc_mode=losc,
-                        losc=((start_losc, *corrections) if losc else ()))
+                        method=method, neighbours=tuple(neighbours),
+                        corrections=((start_corr, *corrections) if kind is not None else ()),
+                        provenance=make_provenance(mol))

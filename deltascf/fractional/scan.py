@@ -1,40 +1,43 @@
 """E(N ± δ) along one channel of a ground or ΔSCF state; theory §2.
 
-Two routes (theory 2.2): ``mode="scf"`` converges every δ with the channel
-orbital at occupation δ, warm-started and tracked from its converged
-neighbour; ``mode="ensemble"`` evaluates the functional on (1-δ)γ_low + δγ_high
-of the two integer end states.  The derived numbers (deviation from the
-straight line, curvatures, slope, Janak residual) come from pure functions.
+Two routes (theory §2.2): ``mode="scf"`` converges every δ with the channel orbital at occupation δ,
+warm-started and tracked from its converged neighbour (§2.4); ``mode="ensemble"`` evaluates the functional on
+(1-δ)γ_low + δγ_high of the two integer end states.  The derived numbers (deviation from the straight line,
+curvatures, slope, Janak residual) come from pure functions.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from ..occupations import Channel, Occupation, make_channel_degeneracy, make_matched_orbital
-from ..results import Method, ScfResult, _frozen_array
-from ..scf import (_spin_dms, make_ensemble_energies, make_losc_orbital_energy, run_losc,
-                   run_state_method)
+from ..corrections import check_correction, make_corrected_orbital_energy, run_correction
+from ..occupations import Channel, Occupation, make_channel_degeneracy
+from ..records import MAX_POINTS, SCAN_MODES, ChargeScan, Method, ScfResult, make_provenance
+from ..scf import make_ensemble_energies, make_method, run_state
+from ..spin import make_spin_dms
+from ..study import open_study
+from ..tracking import make_matched_orbital
 
 __all__ = ["ChargeScan", "scan_charge", "make_deltas", "make_line_deviation", "make_curvatures",
-           "make_fd_derivative", "make_janak_residual", "DEFAULT_POINTS"]
+           "make_fd_derivative", "make_janak_residual", "make_extrapolated_dm", "DEFAULT_POINTS", "MAX_POINTS"]
 
 DEFAULT_POINTS = 11
-MODES = ("scf", "ensemble")
 
 
-# -- pure analysis (theory 2.3, 2.4, 3.1) -----------------------------------------------
+# -- pure analysis (theory (2.3), (2.4), (3.1)) -----------------------------------------------
 def make_deltas(deltas=None, points: int = DEFAULT_POINTS) -> np.ndarray:
-    """A validated δ grid: sorted, distinct, within [0, 1], at least 2 points."""
+    """A validated δ grid: sorted, distinct, within [0, 1], 2 to ``MAX_POINTS`` points."""
     if deltas is None:
-        if int(points) != points or points < 2:
+        if isinstance(points, bool) or int(points) != points or points < 2:
             raise ValueError(f"a scan needs at least 2 points, got {points!r}")
+        if points > MAX_POINTS:
+            raise ValueError(f"a scan takes at most {MAX_POINTS} points, got {points!r}")
         return np.linspace(0.0, 1.0, int(points))
     d = np.asarray(deltas, dtype=float).ravel()
     if d.size < 2:
         raise ValueError(f"a scan needs at least 2 δ points, got {d.size}")
+    if d.size > MAX_POINTS:
+        raise ValueError(f"a scan takes at most {MAX_POINTS} δ points, got {d.size}")
     if not np.all(np.isfinite(d)) or d.min() < 0.0 or d.max() > 1.0:
         raise ValueError("δ values must lie in [0, 1]")
     if np.any(np.diff(d) <= 0.0):
@@ -79,64 +82,6 @@ def make_janak_residual(delta: np.ndarray, e_tot: np.ndarray, eps: np.ndarray) -
     return max(abs(make_fd_derivative(delta, e_tot, k) - eps[k]) for k in range(1, delta.size - 1))
 
 
-# -- the record ---------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True, eq=False)
-class ChargeScan:
-    """E(δ) along one channel; δ = 0 is the lower-N end, δ = 1 the upper-N end.
-
-    ``orbital`` is the channel orbital's index in state I; ``orbitals`` its
-    index at every point (tracked by overlap).  Energies in Hartree.
-    ``points`` holds the per-point records in scf mode and the two integer
-    end states (low, high) in ensemble mode.  With LOSC (``losc_mode`` "post"
-    or "scf") ``e_tot`` and ``eps`` are corrected, ``e_dfa`` holds the parent
-    functional's energies and ``losc`` the per-point ``LoscResult`` records.
-    """
-
-    state: str
-    channel: str
-    mode: str
-    spin: int
-    orbital: int
-    delta: np.ndarray
-    n_electrons: np.ndarray
-    e_tot: np.ndarray
-    eps: np.ndarray
-    converged: np.ndarray
-    collapsed: np.ndarray
-    target_overlap: np.ndarray
-    n_fock: np.ndarray
-    orbitals: np.ndarray
-    e_dev: np.ndarray
-    max_abs_deviation: float
-    deviation_half: float
-    curvature_fit: float
-    curvature_janak: float
-    curvature_half: float
-    slope: float
-    eps_low: float
-    eps_high: float
-    janak_residual: float
-    method: Method
-    points: tuple
-    e_dfa: np.ndarray
-    losc_mode: str | None = None
-    losc: tuple = ()
-    degenerate: str = ""  # the channel orbital's degenerate group in I (theory §4), e.g. "a:19,20"
-
-    def __post_init__(self):
-        for name in ("delta", "n_electrons", "e_tot", "eps", "target_overlap", "e_dev", "e_dfa"):
-            object.__setattr__(self, name, _frozen_array(getattr(self, name)))
-        for name, dtype in (("converged", bool), ("collapsed", bool), ("n_fock", int), ("orbitals", int)):
-            arr = np.array(getattr(self, name), dtype=dtype, copy=True)
-            arr.setflags(write=False)
-            object.__setattr__(self, name, arr)
-        object.__setattr__(self, "points", tuple(self.points))
-
-    @property
-    def all_converged(self) -> bool:
-        return bool(self.converged.all())
-
-
 # -- the scan -------------------------------------------------------------------------------
 def make_extrapolated_dm(history, delta: float) -> np.ndarray:
     """Polynomial (Lagrange) extrapolation of D(δ) through the given (δ_k, D_k) pairs.
@@ -152,95 +97,83 @@ def make_extrapolated_dm(history, delta: float) -> np.ndarray:
     return out
 
 
-def _lookup(done, d: float):
-    """The finished point at δ = d in ``done`` ({δ: ScfResult}), or None."""
-    for key, r in (done or {}).items():
-        if abs(float(key) - d) <= 1e-12:
-            return r
-    return None
+def _point(d: float) -> str:
+    """The name of the point at δ = d in a study."""
+    return f"{float(d):.12g}"
 
 
-def _walk_scf(mol, method, start: ScfResult, spin: int, p: int, order, s1e, verbose, callback=None, done=None):
-    """Converge each δ of ``order`` (starting next to the I end), each from its neighbour.
+def _walk_scf(mol, method: Method, start: ScfResult, spin: int, p: int, order, s1e, study, callback, verbose):
+    """Converge each δ of ``order`` (starting next to the I end), each from its neighbour; theory §2.4.
 
-    A point that did not converge or lost its target is kept (and flagged) but
-    not walked from: the next point starts from, tracks and extrapolates
-    through the last good one, so one collapse does not carry the rest of the
-    scan onto another state.
+    A point that did not converge or lost its target is kept (and flagged) but not walked from: the next point
+    starts from, tracks and extrapolates through the last good one, so one collapse does not carry the rest of
+    the scan onto another state.  Points the study holds already are taken as they are.
     """
     results = {}
     prev, p_prev = start, p
-    history = []  # (δ, dm) of converged points for a linear density extrapolation
     start_delta = start.mo_occ[spin, p]
-    history.append((start_delta, _spin_dms(start.mo_coeff, start.mo_occ)))
+    history = [(start_delta, make_spin_dms(start.mo_coeff, start.mo_occ))]  # (δ, D) of good points
     for d in order:
         if np.isclose(d, start_delta, rtol=0, atol=1e-14):
             results[d] = (start, p)
             continue
-        r = _lookup(done, d)  # finished in an earlier, interrupted run: not recomputed
+        r = study.get(_point(d))
         fresh = r is None
         if fresh:
             occ = np.array(prev.mo_occ, copy=True)
             occ[spin, p_prev] = d
             dm0 = make_extrapolated_dm(history[-3:], d) if len(history) >= 2 else None
-            r = run_state_method(mol, method, Occupation.from_occ(occ), ground=prev, dm0=dm0, verbose=verbose)
+            r = study.put(_point(d), run_state(mol, method=method, state=Occupation.from_occ(occ), ground=prev,
+                                               dm0=dm0, verbose=verbose))
         p_new = make_matched_orbital(r.mo_coeff[spin], r.mo_occ[spin], prev.mo_coeff[spin][:, p_prev], s1e, d)
         results[d] = (r, p_new)
         if r.converged and not r.collapsed:
-            history.append((d, _spin_dms(r.mo_coeff, r.mo_occ)))
+            history.append((d, make_spin_dms(r.mo_coeff, r.mo_occ)))
             prev, p_prev = r, p_new
         if fresh and callback is not None:
             callback(float(d), r)
     return results
 
 
-def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=None, points: int = DEFAULT_POINTS,
-                mode: str = "scf", reference: str = "uks", tracking: str = "imom", start: ScfResult | None = None,
-                ground=None, density_fit: str | None = None, grid_level: int | None = None,
-                conv_tol: float = 1e-9, conv_tol_grad: float | None = None, max_cycle: int = 100,
-                losc: str | None = None, losc_settings=None, callback=None, done=None,
-                verbose: int = 0) -> ChargeScan:
+def scan_charge(mol, xc: str | None = None, state="ground", channel="add:a:LUMO", *, method: Method | None = None,
+                deltas=None, points: int = DEFAULT_POINTS, mode: str = "scf", start: ScfResult | None = None,
+                ground=None, callback=None, study=None, verbose: int = 0, **settings) -> ChargeScan:
     """E(δ) of state I along ``channel``; theory (2.1)–(2.4).
 
     Parameters
     ----------
+    xc, method, **settings
+        The method, as for :func:`deltascf.run_state`.  With a correction (``method.correction``, or the older
+        ``losc="post"|"scf"``), it is applied at every point (scf mode only), rebuilt from each point's own
+        orbitals (theory §5.9); E(δ) and ε(δ) are then the corrected ones and ``e_dfa`` keeps the parent
+        functional's energies.
     state : str or Occupation
         State I (ground or ΔSCF spec).
     channel : str or Channel
-        ``add:<spin>:<orbital>`` (I → I + e, N → N+1) or
-        ``remove:<spin>:<orbital>`` (I − e → I, N−1 → N); the orbital label
-        resolves against I (see :meth:`Channel.resolve`).
+        ``add:<spin>:<orbital>`` (I → I + e, N → N+1) or ``remove:<spin>:<orbital>`` (I − e → I, N−1 → N);
+        the orbital label resolves against I (see :meth:`Channel.resolve`).
     deltas : array_like, optional
-        Sorted δ values in [0, 1]; default ``points`` evenly spaced.  The
-        integer ends δ = 0 and 1 are always added: they define the line.
+        Sorted δ values in [0, 1]; default ``points`` evenly spaced.  The integer ends δ = 0 and 1 are always
+        added: they define the line.
     mode : {"scf", "ensemble"}
     start : ScfResult, optional
         Converged state I (computed when omitted, from ``ground`` if given).
-    losc : {None, "post", "scf"}
-        LOSC at every point (scf mode only), rebuilt from each point's own
-        orbitals (theory 5.9); E(δ) and ε(δ) are then the corrected ones and
-        ``e_dfa`` keeps the parent functional's energies.
-    losc_settings : LoscSettings, optional
     callback : callable, optional
-        ``callback(delta, result)`` after each newly converged point of scf
-        mode, state I included (progress display, saving point by point); it
-        must not modify ``result``.
-    done : dict, optional
-        {δ: ScfResult} of points finished by an earlier run with the same
-        inputs (resume): they are taken as they are, the walk goes on from them.
+        ``callback(delta, result)`` after each newly converged point of scf mode, state I included (progress
+        display); it must not modify ``result``.
+    study : str or os.PathLike, optional
+        A study file (:mod:`deltascf.study`): every converged point is saved in it as it finishes, and a call
+        with the same inputs takes the finished points back and computes only what is missing.
 
     Returns
     -------
     ChargeScan
     """
-    if mode not in MODES:
+    method = make_method(method, xc, **settings)
+    if mode not in SCAN_MODES:
         raise ValueError(f"unknown scan mode {mode!r}; choose scf or ensemble")
-    if losc is not None and mode != "scf":
-        raise ValueError("LOSC along a scan needs mode='scf' (the ensemble route has no orbitals per point)")
-    if losc not in (None, "post", "scf"):
-        raise ValueError(f"unknown LOSC mode {losc!r}; choose post or scf")
-    method = Method(xc=xc, reference=reference, tracking=tracking, density_fit=density_fit, grid_level=grid_level,
-                    conv_tol=conv_tol, conv_tol_grad=conv_tol_grad, max_cycle=max_cycle)
+    if method.correction is not None and mode != "scf":
+        raise ValueError("a correction along a scan needs mode='scf' (the ensemble route has no orbitals per point)")
     occupation = Occupation.parse(state)
     ch = Channel.parse(channel)
     # the integer ends define the straight line, so they are always points of the scan
@@ -248,14 +181,23 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
     if method.restricted:
         raise ValueError("a fractional electron needs an unrestricted reference (uks or uhf), "
                          f"not {method.reference}")
+    if start is None:  # validate the channel on the target pattern before any SCF
+        ch.resolve(occupation.resolve(mol.nelec, mol.nao_nr(), False).mo_occ)
+    check_correction(mol, method)
+    job = {"state": str(occupation), "channel": str(ch), "deltas": delta.tolist(), "mode": mode}
+    with open_study(study, mol, method, "scan", job, prefix="scan") as st:
+        if st.final is not None:
+            return st.final
+        return st.finish(_scan(mol, method, occupation, ch, delta, mode, start, ground, st, callback, verbose))
+
+
+def _scan(mol, method, occupation, ch, delta, mode, start, ground, study, callback, verbose) -> ChargeScan:
     if start is None:
-        # validate the channel on the target pattern before any SCF
-        target = occupation.resolve(mol.nelec, mol.nao_nr(), False).mo_occ
-        ch.resolve(target)
         i_end = 0.0 if ch.kind == "add" else 1.0
-        start = _lookup(done, i_end) if mode == "scf" else None
+        start = study.get(_point(i_end))
         if start is None:
-            start = run_state_method(mol, method, occupation, ground=ground, verbose=verbose)
+            start = study.put(_point(i_end), run_state(mol, method=method, state=occupation, ground=ground,
+                                                       verbose=verbose))
             if callback is not None and mode == "scf":
                 callback(i_end, start)
     p = ch.resolve(start.mo_occ)
@@ -263,16 +205,19 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
     s1e = mol.intor_symmetric("int1e_ovlp")
     if mode == "scf":
         order = delta if ch.kind == "add" else delta[::-1]
-        walked = _walk_scf(mol, method, start, s, p, order, s1e, verbose, callback, done)
+        walked = _walk_scf(mol, method, start, s, p, order, s1e, study, callback, verbose)
         records = [walked[d][0] for d in delta]
         orbitals = [walked[d][1] for d in delta]
-        e_tot = np.array([r.e_tot for r in records])
-        eps = np.array([r.mo_energy[s, k] for r, k in zip(records, orbitals)])
-        e_dfa = e_tot
-        if losc is not None:
-            corrections = tuple(run_losc(mol, r, losc, losc_settings, verbose) for r in records)
+        e_dfa = np.array([r.e_tot for r in records])
+        e_tot, eps = e_dfa, np.array([r.mo_energy[s, k] for r, k in zip(records, orbitals)])
+        corrections = ()
+        if method.correction is not None:
+            kind = method.correction.name
+            corrections = tuple(study.get(_point(d), kind) or study.put(_point(d), run_correction(mol, r, method,
+                                                                                                  verbose))
+                                for d, r in zip(delta, records))
             e_tot = np.array([c.e_tot for c in corrections])
-            eps = np.array([make_losc_orbital_energy(c, r, s, k, s1e)
+            eps = np.array([make_corrected_orbital_energy(c, r, s, k, s1e)
                             for c, r, k in zip(corrections, records, orbitals)])
         converged = [r.converged for r in records]
         collapsed = [r.collapsed for r in records]
@@ -280,15 +225,15 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
         n_fock = [0 if r is start else r.n_fock for r in records]
         n_el = [r.mo_occ.sum() for r in records]
         points_kept = tuple(records)
-        if losc is None:
-            corrections = ()
     else:
         occ = np.array(start.mo_occ, copy=True)
         occ[s, p] = 1.0 if ch.kind == "add" else 0.0
-        other = run_state_method(mol, method, Occupation.from_occ(occ), ground=start, verbose=verbose)
+        far = 1.0 if ch.kind == "add" else 0.0
+        other = study.get(_point(far)) or study.put(_point(far), run_state(
+            mol, method=method, state=Occupation.from_occ(occ), ground=start, verbose=verbose))
         low, high = (start, other) if ch.kind == "add" else (other, start)
-        dm_low, dm_high = (_spin_dms(r.mo_coeff, r.mo_occ) for r in (low, high))
-        e_tot, focks = make_ensemble_energies(mol, method, dm_low, dm_high, delta, verbose)
+        dm_low, dm_high = (make_spin_dms(r.mo_coeff, r.mo_occ) for r in (low, high))
+        e_tot, focks = make_ensemble_energies(mol, method.base, dm_low, dm_high, delta, verbose)
         c_p = start.mo_coeff[s][:, p]
         eps = np.array([_ensemble_eps(f[s], s1e, c_p) for f in focks])
         converged = [low.converged and high.converged] * delta.size
@@ -310,8 +255,8 @@ def scan_charge(mol, xc: str, state="ground", channel="add:a:LUMO", *, deltas=No
         curvature_janak=curv["curvature_janak"], curvature_half=curv["curvature_half"],
         slope=float(e_tot[-1] - e_tot[0]), eps_low=float(eps[0]), eps_high=float(eps[-1]),
         janak_residual=make_janak_residual(delta, e_tot, eps) if mode == "scf" else float("nan"),
-        method=method, points=points_kept, e_dfa=e_dfa, losc_mode=losc, losc=corrections,
-        degenerate=make_channel_degeneracy(start.mo_energy, start.mo_occ, s, p),
+        method=method, points=points_kept, e_dfa=e_dfa, corrections=corrections,
+        degenerate=make_channel_degeneracy(start.mo_energy, start.mo_occ, s, p), provenance=make_provenance(mol),
     )
 
 

@@ -42,7 +42,7 @@ def test_water_b3lyp_homo_above_removal_potential(water_ground_table):
     homo = by_channel["remove:a:4"]
     assert homo.converged and not homo.collapsed
     assert homo.error * HARTREE2EV > HOMO_ABOVE_MU_EV
-    # sign pattern of a convex functional (theory 3.3): T1 > 0, T2 < 0, T3 < 0, T4 > 0
+    # sign pattern of a convex functional (theory §3.3): T1 > 0, T2 < 0, T3 < 0, T4 > 0
     lumo = by_channel["add:a:5"]
     assert homo.error > 0 > homo.error_neighbour
     assert lumo.error < 0 < lumo.error_neighbour

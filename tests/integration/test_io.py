@@ -13,9 +13,8 @@ import deltascf.io as dio
 from deltascf import run_state
 from deltascf.chempot import chemical_potentials
 from deltascf.fractional import scan_charge
-from deltascf.functionals import LoscSettings, make_losc_correction
+from deltascf.corrections.losc import LoscSettings, make_losc_correction, run_scf_losc
 from deltascf.io import load, load_all, save
-from deltascf.scf import run_scf_losc
 
 H_ATOM = "H 0 0 0"
 
@@ -102,7 +101,7 @@ def test_roundtrip_fractional_state(tmp_path, h_atom):
 
 def test_roundtrip_scan_scf(tmp_path, h_atom, h_scan):
     loaded = roundtrip(tmp_path, h_scan, h_atom)
-    assert len(loaded.points) == 3 and loaded.losc == () and loaded.losc_mode is None
+    assert len(loaded.points) == 3 and loaded.corrections == () and loaded.method.correction is None
     assert loaded.converged.dtype == bool and loaded.orbitals.dtype == h_scan.orbitals.dtype
 
 
@@ -115,7 +114,7 @@ def test_roundtrip_scan_ensemble(tmp_path, h_atom):
 def test_roundtrip_scan_losc(tmp_path, h_atom):
     scan = scan_charge(h_atom, "b3lyp", "ground", "remove:a:HOMO", deltas=[0, 0.5, 1], losc="post")
     loaded = roundtrip(tmp_path, scan, h_atom)
-    assert len(loaded.losc) == 3 and loaded.losc_mode == "post"
+    assert len(loaded.corrections) == 3 and str(loaded.method.correction) == "losc:post"
 
 
 def test_roundtrip_theorem_table(tmp_path, h_atom, h_table):
@@ -127,7 +126,7 @@ def test_roundtrip_theorem_table(tmp_path, h_atom, h_table):
 def test_roundtrip_theorem_table_losc(tmp_path, h_atom):
     table = chemical_potentials(h_atom, "b3lyp", channels=["remove:a:HOMO"], losc="post")
     loaded = roundtrip(tmp_path, table, h_atom)
-    assert len(loaded.losc) == 2 and all(c.state is None for c in loaded.losc)
+    assert len(loaded.corrections) == 2 and all(c.state is None for c in loaded.corrections)
 
 
 @pytest.mark.parametrize("settings", [None, LoscSettings(window=(-40, 10), weights=(0.8, 0.2), kappa_coulomb="df",

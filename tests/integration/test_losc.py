@@ -9,13 +9,15 @@ from tolerances import E_ATOL
 from deltascf import run_state
 from deltascf.chempot import chemical_potentials
 from deltascf.fractional import scan_charge
-from deltascf.functionals import LoscSettings, LoscUnsupported, make_dfa_weights, make_losc_correction
-from deltascf.functionals.losc import make_local_occupation, make_losc_inputs, make_losc_potential
-from deltascf.scf import _make_mf, _spin_dms, run_scf_losc
+from deltascf.corrections.losc import LoscSettings, LoscUnsupported, make_losc_correction
+from deltascf.corrections.xc import make_dfa_weights
+from deltascf.corrections.losc import make_local_occupation, make_losc_inputs, make_losc_potential, run_scf_losc
+from deltascf.scf import make_mf
+from deltascf.spin import make_spin_dms
 
 #: LOSC vanishes for integer states whose orbitalets are the canonical orbitals (issue: LOSC)
 VANISH_ATOL = 1e-7
-#: theory 5.10: exact Coulomb curvature moves the stretched-H2 virtual LOSC energies up by about 0.7 eV
+#: theory §5.10: exact Coulomb curvature moves the stretched-H2 virtual LOSC energies up by about 0.7 eV
 EXACT_J_SHIFT_EV = (0.6, 0.9)
 #: SCF-LOSC energy expression vs the reported energy (issue: LOSC)
 SCF_LOSC_E_ATOL = 1e-8
@@ -49,7 +51,7 @@ def test_losc_h2_stretched_post(cases, stretched_h2, reference):
     assert r.e_dfa == g.e_tot and r.mode == "post" and r.state is None
 
 
-#: theory 5.12, QM4D reference (Yang-Laboratory/losc tests/losc/data/H2O): water with H at (1,0,0) and
+#: theory §5.12, QM4D reference (Yang-Laboratory/losc tests/losc/data/H2O): water with H at (1,0,0) and
 #: (0,1,0) Å, B3LYP/6-31G, post-SCF LOSC2, 6-31G** fit; ΔE and the LOSC HOMO, LUMO in Eh
 QM4D_WATER = {"delta_e": 2.396e-7, "homo": -0.478520, "lumo": 0.125990}
 #: QM4D water: their grid and SCF are not PySCF's (measured: ΔE 7.5e-10, ε 5e-6 and 7e-6 Eh off)
@@ -72,7 +74,7 @@ def test_exact_coulomb_curvature_moves_virtuals_up(stretched_h2):
     exact = make_losc_correction(stretched_h2, g, LoscSettings())
     shift = (exact.mo_energy[0, 2:] - fit.mo_energy[0, 2:]) * HARTREE2EV
     assert np.all((shift > EXACT_J_SHIFT_EV[0]) & (shift < EXACT_J_SHIFT_EV[1]))
-    assert abs(exact.de_losc - fit.de_losc) < 1e-3  # ΔE barely moves (theory 5.10: 0.13429 -> 0.13456)
+    assert abs(exact.de_losc - fit.de_losc) < 1e-3  # ΔE barely moves (theory §5.10: 0.13429 -> 0.13456)
 
 
 @pytest.mark.parametrize("xc", ["svwn", "blyp", "b3lyp"])
@@ -128,7 +130,7 @@ def test_stretched_h2_cation_scan_with_losc():
     N = 1 end is 78 mEh too low); LOSC by at most 7.5 mEh.  Against its own
     (corrected) end points LOSC2 is not as straight: with the two half-filled
     orbitalets 1, 2 of the stretched bond, ΔE(δ) = κ11 (δ/2)(1 − δ/2) − κ12 δ²/4
-    (theory 5.6), which moves D(½) by +(κ11 + κ12)/16, more than B3LYP's own
+    (theory (5.6)), which moves D(½) by +(κ11 + κ12)/16, more than B3LYP's own
     D(½) = −0.019 Eh, so |D_LOSC(½)| is 0.38 of B3LYP's.  Both are asserted.
     """
     mol = _h2(10.0, charge=1)
@@ -143,7 +145,7 @@ def test_stretched_h2_cation_scan_with_losc():
     assert err_losc <= EXACT_LINE_RATIO * err_dfa
     assert abs(losc.e_tot[-1] - e_h2p) < 5e-3 < abs(dfa.e_tot[-1] - e_h2p)
     # D(½) against the own end points: the LOSC2 shift of the two-orbitalet model, κ taken at δ = 1
-    lam, kap = losc.losc[-1].lam[0], losc.losc[-1].kappa[0]
+    lam, kap = losc.corrections[-1].lam[0], losc.corrections[-1].kappa[0]
     i, j = np.argsort(np.diag(lam))[-2:]
     shift = (kap[i, i] + kap[j, j]) / 2 / 16 + kap[i, j] / 16
     assert_allclose(losc.deviation_half - dfa.deviation_half, shift, rtol=TWO_ORBITALET_RTOL)
@@ -169,19 +171,19 @@ def test_scf_losc_is_stationary_and_consistent(water_631g, spec):
     res = run_scf_losc(water_631g, parent, frozen=frozen)
     st = res.state
     assert st.converged and not st.collapsed and st.target_overlap.min() > 0.9
-    mf = _make_mf(water_631g, parent.method)
+    mf = make_mf(water_631g, parent.method)
     s1e = water_631g.intor("int1e_ovlp")
-    dm = _spin_dms(st.mo_coeff, st.mo_occ)
-    lams = [make_local_occupation(frozen[0][s], s1e, dm[s]) for s in range(2)]
+    dm = make_spin_dms(st.mo_coeff, st.mo_occ)
+    lams = [make_local_occupation(frozen.c_lo[s], s1e, dm[s]) for s in range(2)]
     # the energy expression at the SCF-LOSC density with the same frozen orbitalets
-    from deltascf.functionals.losc import make_losc_energy
+    from deltascf.corrections.losc import make_losc_energy
 
-    e_expr = mf.energy_tot(dm) + sum(make_losc_energy(frozen[1][s], lams[s]) for s in range(2))
+    e_expr = mf.energy_tot(dm) + sum(make_losc_energy(frozen.kappa[s], lams[s]) for s in range(2))
     assert_allclose(e_expr, res.e_tot, rtol=0, atol=SCF_LOSC_E_ATOL)
     # the corrected Fock matrix commutes with the density (to the SCF gradient tolerance)
     fock = mf.get_fock(dm=dm)
     for s in range(2):
-        f = fock[s] + make_losc_potential(s1e, frozen[0][s], frozen[1][s], lams[s])
+        f = fock[s] + make_losc_potential(s1e, frozen.c_lo[s], frozen.kappa[s], lams[s])
         assert np.abs(f @ dm[s] @ s1e - s1e @ dm[s] @ f).max() < 1e-5
     assert res.mode == "scf" and st.e_tot == res.e_tot
 

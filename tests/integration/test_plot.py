@@ -69,7 +69,8 @@ def test_energy_curve(scan):
 
 def test_energy_curve_with_losc_adds_parent_curve(scan):
     # a relabelled record (no LOSC run): only the drawing is under test here
-    losc_scan = dataclasses.replace(scan, losc_mode="post", e_dfa=scan.e_tot + 0.01 * scan.delta**2)
+    losc_scan = dataclasses.replace(scan, method=dataclasses.replace(scan.method, correction="losc:post"),
+                                    e_dfa=scan.e_tot + 0.01 * scan.delta**2)
     (ax,) = plot.make_energy_curve(losc_scan).axes
     assert "LOSC post" in ax.get_title()
     data, parent, line = ax.get_lines()

@@ -153,15 +153,15 @@ def test_walk_goes_on_from_the_last_good_point(water_631g, monkeypatch):
 
     from deltascf.fractional import scan as scan_module
 
-    real, grounds = scan_module.run_state_method, []
+    real, grounds = scan_module.run_state, []
 
-    def spoiled_at_half(mol, method, occupation, *, ground=None, dm0=None, verbose=0):
+    def spoiled_at_half(mol, xc=None, state="ground", *, ground=None, dm0=None, verbose=0, **settings):
         grounds.append(ground)
-        r = real(mol, method, occupation, ground=ground, dm0=dm0, verbose=verbose)
+        r = real(mol, xc, state, ground=ground, dm0=dm0, verbose=verbose, **settings)
         frac = [x for x in np.asarray(r.mo_occ).ravel() if 0 < x < 1]
         return dataclasses.replace(r, collapsed=True) if np.isclose(frac, 0.5).any() else r
 
-    monkeypatch.setattr(scan_module, "run_state_method", spoiled_at_half)
+    monkeypatch.setattr(scan_module, "run_state", spoiled_at_half)
     scan = scan_charge(water_631g, "hf", "ground", "add:a:LUMO", deltas=[0, 0.25, 0.5, 0.75, 1], conv_tol=1e-9)
     assert list(scan.collapsed) == [False, False, True, False, False]
     by_delta = dict(zip(scan.delta, scan.points))

@@ -8,7 +8,8 @@ from pyscf import dft, gto
 from tolerances import E_ATOL, FD_ATOL
 
 from deltascf import Occupation, ScfResult, purify_singlet, run_state
-from deltascf.scf import _spin_dms, make_target_check
+from deltascf.spin import make_spin_dms
+from deltascf.tracking import make_target_check
 
 TIGHT = dict(conv_tol=1e-11)
 
@@ -138,7 +139,7 @@ def test_collapse_is_detected(water_631g, water_b3lyp_ground):
     g = water_b3lyp_ground
     s1e = water_631g.intor("int1e_ovlp")
     x = Occupation.parse("a:HOMO->LUMO").resolve((5, 5), g.mo_occ.shape[1], False)
-    dm_ground = _spin_dms(g.mo_coeff, g.mo_occ)
+    dm_ground = make_spin_dms(g.mo_coeff, g.mo_occ)
     overlap, collapsed = make_target_check(dm_ground, g.mo_coeff, x.mo_occ, s1e)
     assert collapsed
     assert overlap[0] == pytest.approx(0.8, abs=1e-10)  # 4 of 5 alpha orbitals shared

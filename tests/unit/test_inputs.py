@@ -17,7 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deltascf.inputs import _KEYS, COMMANDS, OPTION_DEFAULTS, InputFileError, make_python_script, read_input
+from deltascf.cli.options import COMMANDS, option_defaults, toml_keys
+from deltascf.cli.script import make_python_script
+from deltascf.cli.toml import InputFileError, read_input
+
+OPTION_DEFAULTS = option_defaults()
 
 REPO = Path(__file__).resolve().parents[2]
 WATER = "O 0 0 0; H 0 -0.757 0.587; H 0 0.757 0.587"
@@ -315,7 +319,7 @@ SCALARS = st.one_of(
 )
 VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
                                                        st.dictionaries(TEXT, inner, max_size=3)), max_leaves=8)
-TABLE_KEYS = _KEYS  # the tables and keys read_input knows
+TABLE_KEYS = toml_keys()  # the tables and keys read_input knows
 UNIT = st.floats(0.0, 1.0)
 PLAUSIBLE = {  # mostly right, sometimes wrong, values per key
     "atom": st.sampled_from([WATER, "H 0 0 0", ["H 0 0 0", "H 0 0 0.74"], ""]),
@@ -327,6 +331,8 @@ PLAUSIBLE = {  # mostly right, sometimes wrong, values per key
     "tracking": st.sampled_from(["imom", "MOM", "none"]),
     "density_fit": st.sampled_from(["weigend", "def2-universal-jkfit"]),
     "grid_level": st.integers(-1, 10), "conv_tol": st.floats(-1e-6, 1e-3), "max_cycle": st.integers(-1, 200),
+    "conv_tol_grad": st.floats(-1e-6, 1e-3), "correction": st.sampled_from(["losc", "losc:scf", "gsc9"]),
+    "n_virtual": st.integers(-1, 5),
     "spec": st.sampled_from(["ground", "a:HOMO->LUMO", "b:HOMO=0.5"]),
     "specs": st.lists(st.sampled_from(["ground", "a:HOMO->LUMO"]), max_size=3),
     "channel": st.sampled_from(["add:a:LUMO", "remove:b:HOMO"]),

@@ -5,7 +5,7 @@ from numpy.testing import assert_allclose
 from pyscf import gto
 
 from deltascf import integrals, run_state
-from deltascf.functionals import make_losc_correction
+from deltascf.corrections.losc import make_losc_correction
 
 #: s8 block contraction against the dense s4 product (round-off of a sum over npair terms)
 SANDWICH_ATOL = 1e-11

@@ -15,7 +15,7 @@ from numpy.testing import assert_allclose
 from tolerances import PARITY_ATOL
 
 from deltascf import kernels
-from deltascf.functionals.losc import make_orbitalets
+from deltascf.corrections.losc import make_orbitalets
 
 LOSC_WEIGHTS = np.array([0.293, 0.293, 0.293, 707.0])  # (1-γ) x3, γC at γ=0.707, C=1000
 UNIT_WEIGHTS = np.ones(4)
@@ -46,7 +46,7 @@ def cost(mats, weights):
 
 
 def rotate_pair(mats, theta):
-    """2x2 mats after φ_0 <- c φ_0 + s φ_1, φ_1 <- -s φ_0 + c φ_1 (theory 5.2)."""
+    """2x2 mats after φ_0 <- c φ_0 + s φ_1, φ_1 <- -s φ_0 + c φ_1 (theory (5.2))."""
     c, s = np.cos(theta), np.sin(theta)
     r = np.array([[c, s], [-s, c]])
     return np.einsum("ab,qbc,dc->qad", r, mats, r)

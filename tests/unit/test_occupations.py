@@ -14,8 +14,8 @@ from deltascf.occupations import (
     Occupation,
     ResolvedOccupation,
     SpecError,
-    make_tracked_occ,
 )
+from deltascf.tracking import make_tracked_occ
 
 NELEC, NMO = (5, 5), 13
 

@@ -1,10 +1,11 @@
-"""LOSC: localized orbital scaling correction on any state; theory §5.
+"""LOSC: the localized orbital scaling correction on any state; theory §5.
 
-Pure functions on arrays (and on a PySCF ``mol`` for integrals): orbitalets by
-LOSC2 Jacobi localization (5.1)-(5.2), curvature v1/v2 (5.3)-(5.4), local
-occupations (5.5), energy correction (5.6), AO potential and post-SCF orbital
-energies (5.7)-(5.8).  ``make_losc_correction`` applies them to a finished
-``ScfResult`` (ground, ΔSCF or fractional) and returns a ``LoscResult``.
+Pure functions on arrays (and on a PySCF ``mol`` for integrals): orbitalets by LOSC2 Jacobi localization
+(5.1)-(5.2), curvature v1/v2 (5.3)-(5.4), local occupations (5.5), energy correction (5.6), AO potential and
+post-SCF orbital energies (5.7)-(5.8).  The module implements the correction interface of
+:mod:`deltascf.corrections`: post-SCF LOSC of a finished ``ScfResult`` (ground, ΔSCF or fractional;
+:func:`make_losc_correction`) and SCF-LOSC with orbitalets and curvature frozen from a parent state
+(:func:`make_losc_inputs`, then ``deltascf.corrections.run_correction``; theory §5.8).
 """
 from __future__ import annotations
 
@@ -17,12 +18,17 @@ from scipy.special import erf, erfc
 
 from .._backend import kernel
 from ..integrals import get_eri, make_pair_sandwich
-from ..results import ScfResult, _frozen_array
-from .xc import make_dfa_weights
+from ..records import OptionInfo, ScfResult, _Record, frozen_array
+from ..spin import make_spin_dms, per_spin, spin_factor
+from .xc import CorrectionUnsupported, LoscUnsupported, make_dfa_weights
 
-__all__ = ["LoscSettings", "LoscResult", "make_orbitalets", "make_kappa", "make_local_occupation",
-           "make_losc_energy", "make_losc_potential", "make_losc_mo_energy", "make_losc_correction",
-           "make_losc_inputs", "make_coulomb_diag", "make_grid_integrals"]
+__all__ = ["NAME", "LABEL", "LoscSettings", "LoscResult", "LoscInputs", "LoscUnsupported", "make_orbitalets",
+           "make_kappa", "make_local_occupation", "make_losc_energy", "make_losc_potential", "make_losc_mo_energy",
+           "make_losc_correction", "make_losc_inputs", "make_coulomb_diag", "make_grid_integrals", "run_scf_losc",
+           "OPTIONS", "make_settings"]
+
+NAME = "losc"
+LABEL = "LOSC"
 
 #: C_x = (3/4)(6/π)^{1/3}, the LDA exchange constant of theory (5.3)
 C_X = 0.75 * (6.0 / np.pi) ** (1.0 / 3.0)
@@ -32,7 +38,7 @@ GRID_BLOCK = 20000
 
 @dataclass(frozen=True, slots=True)
 class LoscSettings:
-    """LOSC parameters (theory 5.3-5.5, 5.10).  Defaults are LOSC2 with exact Coulomb.
+    """LOSC parameters (theory §5.3-§5.5, §5.10).  Defaults are LOSC2 with exact Coulomb.
 
     ``window`` (eV, eV) keeps only the canonical orbitals whose energies lie
     inside it.  ``kappa_coulomb`` is "exact" (J_ij = (ii|jj)) or "df" with
@@ -61,25 +67,37 @@ class LoscSettings:
         if self.kappa_coulomb == "df" and not self.auxbasis:
             raise ValueError("kappa_coulomb='df' needs an auxbasis (e.g. '6-31g')")
         if self.window is not None:
-            lo, hi = (float(x) for x in self.window)
-            if not lo < hi:
-                raise ValueError(f"LOSC window needs low < high (eV), got {self.window!r}")
-            object.__setattr__(self, "window", (lo, hi))
+            from ..records import check_value
+
+            object.__setattr__(self, "window", check_value(self.window, OPTIONS["window"], "LOSC window"))
+        if self.weights is not None:
+            object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
+#: the settings a user sets from the command line (--losc-fit-basis, --losc-window) and TOML ([losc])
+OPTIONS = {
+    "fit_basis": OptionInfo("density-fit the Coulomb part of the LOSC curvature with this basis (default: exact)",
+                            metavar="AUXBASIS"),
+    "window": OptionInfo("LOSC localization window in eV, e.g. -30,10", kind=tuple, metavar="LO,HI"),
+}
+
+
+def make_settings(fit_basis: str | None = None, window=None) -> "LoscSettings":
+    """LoscSettings from the user options of :data:`OPTIONS`."""
+    return LoscSettings(window=window, kappa_coulomb="df" if fit_basis else "exact", auxbasis=fit_basis or None)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
-class LoscResult:
+class LoscResult(_Record):
     """One LOSC correction of one state (Hartree).
 
-    Per-spin entries (``c_lo``, ``kappa``, ``lam``, ``co_index``: the canonical
-    orbitals in the window) are tuples with one item for a restricted state and
-    two for an unrestricted one.  ``mo_energy`` are the corrected orbital
-    energies, shape of the state's.  ``mode`` is "post" (post-SCF, theory
-    5.7-5.8) or "scf" (SCF-LOSC with frozen orbitalets, 5.8), where ``state``
-    holds the self-consistent state.
+    Per-spin entries (``c_lo``, ``kappa``, ``lam``, ``co_index``: the canonical orbitals in the window) are
+    tuples with one item for a restricted state and two for an unrestricted one.  ``mo_energy`` are the
+    corrected orbital energies, shape of the state's.  ``mode`` is "post" (post-SCF, theory (5.7)-(5.8)) or
+    "scf" (SCF-LOSC with frozen orbitalets, theory §5.8), where ``state`` holds the self-consistent state.
     """
 
     de_losc: float
@@ -99,13 +117,53 @@ class LoscResult:
     state: object = None  # the SCF-LOSC ScfResult (mode "scf")
 
     def __post_init__(self):
-        object.__setattr__(self, "mo_energy", _frozen_array(self.mo_energy))
+        object.__setattr__(self, "mo_energy", frozen_array(self.mo_energy))
         for name in ("c_lo", "kappa", "lam"):
-            object.__setattr__(self, name, tuple(_frozen_array(x) for x in getattr(self, name)))
+            object.__setattr__(self, name, tuple(frozen_array(x) for x in getattr(self, name)))
+        object.__setattr__(self, "co_index", tuple(tuple(int(i) for i in x) for x in self.co_index))
+        object.__setattr__(self, "localization_converged", tuple(bool(x) for x in self.localization_converged))
+        object.__setattr__(self, "sweeps", tuple(int(x) for x in self.sweeps))
+
+    @property
+    def de(self) -> float:
+        """ΔE_LOSC (the CorrectionResult interface)."""
+        return self.de_losc
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LoscInputs(_Record):
+    """Orbitalets and curvature of one state, per spin: what SCF-LOSC freezes; theory §5.8.
+
+    ``terms(dm, s1e)`` gives the AO potential H_LOSC (5.7) and ΔE_LOSC (5.6) at any density with these
+    orbitalets and κ̃ held fixed.
+    """
+
+    c_lo: tuple
+    kappa: tuple
+    co_index: tuple
+    localization_converged: tuple
+    sweeps: tuple
+    a_x: float
+    a_hf: float
+
+    def __post_init__(self):
+        for name in ("c_lo", "kappa"):
+            object.__setattr__(self, name, tuple(frozen_array(x) for x in getattr(self, name)))
         object.__setattr__(self, "co_index", tuple(tuple(int(i) for i in x) for x in self.co_index))
 
+    def terms(self, dm, s1e):
+        """(H_LOSC, ΔE_LOSC) at density ``dm``: (nao, nao) restricted (one spin density D/2, one potential for
+        both spins) or (2, nao, nao); theory (5.5)-(5.7)."""
+        restricted = dm.ndim == 2
+        h, e = [], 0.0
+        for c_lo, kappa, d in zip(self.c_lo, self.kappa, [dm / 2] if restricted else per_spin(dm, False)):
+            lam = make_local_occupation(c_lo, s1e, d)
+            h.append(make_losc_potential(s1e, c_lo, kappa, lam))
+            e += make_losc_energy(kappa, lam)
+        return (h[0] if restricted else np.array(h)), e * spin_factor(restricted)
 
-# -- orbitalets (theory 5.2, 5.3) -------------------------------------------------------------
+
+# -- orbitalets (theory §5.2, §5.3) -------------------------------------------------------------
 def make_orbitalets(h_w: np.ndarray, dip_w: np.ndarray, gamma: float = 0.707, c: float = 1000.0,
                     seed: int = 0, tol: float = 1e-10, max_sweeps: int = 1000):
     """U maximizing G = Σ_i (1−γ) Σ_x (R_x)_ii² + γC H_ii² by Jacobi sweeps; theory (5.1)-(5.2).
@@ -145,7 +203,7 @@ def make_orbitalets(h_w: np.ndarray, dip_w: np.ndarray, gamma: float = 0.707, c:
     return ut.T.copy(), False, max_sweeps
 
 
-# -- curvature (theory 5.3, 5.4) --------------------------------------------------------------------
+# -- curvature (theory (5.3), (5.4)) --------------------------------------------------------------------
 def _packed_density(c_lo: np.ndarray) -> np.ndarray:
     """Orbitalet densities c_i c_iᵀ packed as PySCF's s4 pairs (off-diagonal doubled), (nlo, npair)."""
     nao = c_lo.shape[0]
@@ -155,7 +213,7 @@ def _packed_density(c_lo: np.ndarray) -> np.ndarray:
 
 
 def make_coulomb_diag(mol, c_los, kappa_coulomb: str = "exact", auxbasis: str | None = None, eri=None):
-    """J_ij = (ii|jj) of orbitalet densities ρ_i = |φ_i|², exact or density-fitted; theory 5.10.
+    """J_ij = (ii|jj) of orbitalet densities ρ_i = |φ_i|², exact or density-fitted; theory §5.10.
 
     ``c_los`` is a list of (nao, nlo) orbitalet sets (one per spin); the
     integrals are evaluated once for all of them.  Exact J contracts in-core
@@ -214,7 +272,7 @@ def make_grid_integrals(mol, c_los, grid_level: int | None = None):
 
 def make_kappa(j: np.ndarray, x: np.ndarray, s_abs: np.ndarray, a_x: float, a_hf: float,
                tau: float = 1.2378, zeta: float = 8.0, version: int = 2) -> np.ndarray:
-    """LOSC curvature κ (v1, theory 5.3) or κ̃ (v2, theory 5.4).
+    """LOSC curvature κ (v1, theory (5.3)) or κ̃ (v2, theory (5.4)).
 
     κ_ij = (1 − a_HF) J_ij − a_x (2τC_x/3) X_ij;  v2: κ̃_ij = erf(ζS_ij)√|κ_ii κ_jj| + erfc(ζS_ij) κ_ij (i≠j).
     """
@@ -228,7 +286,7 @@ def make_kappa(j: np.ndarray, x: np.ndarray, s_abs: np.ndarray, a_x: float, a_hf
     return out
 
 
-# -- occupations, energy, potential (theory 5.5-5.8) ------------------------------------------------
+# -- occupations, energy, potential (theory (5.5)-(5.8)) ------------------------------------------------
 def make_local_occupation(c_lo: np.ndarray, s1e: np.ndarray, dm: np.ndarray) -> np.ndarray:
     """λ = C_LOᵀ S D S C_LO for one spin; theory (5.5)."""
     sc = s1e @ c_lo
@@ -264,22 +322,21 @@ def _window_index(mo_energy: np.ndarray, window) -> np.ndarray:
     e_ev = mo_energy * HARTREE2EV
     idx = np.flatnonzero((e_ev >= window[0]) & (e_ev < window[1]))
     if idx.size == 0:
-        raise ValueError(f"LOSC window {window} eV holds no canonical orbitals")
+        raise CorrectionUnsupported(f"LOSC window {window} eV holds no canonical orbitals")
     return idx
 
 
-def make_losc_inputs(mol, result: ScfResult, settings: LoscSettings, eri=None):
-    """Orbitalets and curvature of ``result``, one entry per spin (frozen for SCF-LOSC).
+def make_losc_inputs(mol, result: ScfResult, settings: LoscSettings, eri=None) -> LoscInputs:
+    """Orbitalets and curvature of ``result``, one entry per spin (what SCF-LOSC freezes); theory §5.2-§5.5.
 
-    Returns (c_lo, kappa, co_index, converged, sweeps, a_x, a_hf) with tuples per spin.
+    The orbitalets come from the state's own canonical orbitals, with its Fock matrix diag(ε) in that basis.
+    A closed-shell unrestricted state has identical spins: it is localized and integrated once.
     """
     a_x, a_hf = make_dfa_weights(result.method.xc, settings.weights)
     restricted = result.restricted
-    spins = [(result.mo_coeff, result.mo_energy)] if restricted else \
-        [(result.mo_coeff[s], result.mo_energy[s]) for s in range(2)]
+    spins = list(zip(per_spin(result.mo_coeff, restricted), per_spin(result.mo_energy, restricted)))
     dip = mol.intor_symmetric("int1e_r", comp=3)
     grid_level = settings.grid_level if settings.grid_level is not None else result.method.grid_level
-    # a closed-shell unrestricted state has identical spins: localize and integrate once
     same_spins = len(spins) == 2 and np.allclose(spins[0][0], spins[1][0], rtol=0, atol=1e-10) and \
         np.allclose(spins[0][1], spins[1][1], rtol=0, atol=1e-10)
     work = spins[:1] if same_spins else spins
@@ -295,7 +352,7 @@ def make_losc_inputs(mol, result: ScfResult, settings: LoscSettings, eri=None):
         co_index.append(idx)
         conv.append(ok)
         sweeps.append(nsweep)
-    if a_x == 0.0 and a_hf == 1.0:  # HF: κ ≡ 0 (theory 5.4)
+    if a_x == 0.0 and a_hf == 1.0:  # HF: κ ≡ 0 (theory §5.4)
         kappa = [np.zeros((c.shape[1],) * 2) for c in c_lo]
     else:
         js = make_coulomb_diag(mol, c_lo, settings.kappa_coulomb, settings.auxbasis, eri)
@@ -304,36 +361,79 @@ def make_losc_inputs(mol, result: ScfResult, settings: LoscSettings, eri=None):
                  for j, (x, s_abs) in zip(js, xs)]
     if same_spins:
         c_lo, kappa, co_index, conv, sweeps = (v * 2 for v in (c_lo, kappa, co_index, conv, sweeps))
-    return tuple(c_lo), tuple(kappa), tuple(co_index), tuple(conv), tuple(sweeps), a_x, a_hf
+    return LoscInputs(c_lo=tuple(c_lo), kappa=tuple(kappa), co_index=tuple(co_index),
+                      localization_converged=tuple(conv), sweeps=tuple(sweeps), a_x=a_x, a_hf=a_hf)
 
 
 def make_losc_correction(mol, result: ScfResult, settings: LoscSettings | None = None, frozen=None,
                          eri=None) -> LoscResult:
-    """Post-SCF LOSC of one state (ground, ΔSCF or fractional); theory 5.9.
+    """Post-SCF LOSC of one state (ground, ΔSCF or fractional); theory §5.9.
 
-    The orbitalets come from the state's own canonical orbitals and Fock
-    matrix and λ from its own density.  ``frozen`` (the output of
-    :func:`make_losc_inputs`) reuses given orbitalets and curvature, ``eri``
-    (s4 or s8) given integrals instead of the molecule's shared ones.  The input record is not
-    modified; a new ``LoscResult`` is returned.
+    The orbitalets come from the state's own canonical orbitals and Fock matrix and λ from its own density.
+    ``frozen`` (a :class:`LoscInputs`) reuses given orbitalets and curvature, ``eri`` (s4 or s8) given integrals
+    instead of the molecule's shared ones.  The input record is not modified; a new ``LoscResult`` is returned.
     """
     settings = settings or LoscSettings()
-    c_lo, kappa, co_index, conv, sweeps, a_x, a_hf = frozen or make_losc_inputs(mol, result, settings, eri)
+    inputs = frozen or make_losc_inputs(mol, result, settings, eri)
     s1e = mol.intor_symmetric("int1e_ovlp")
     restricted = result.restricted
-    occs = [result.mo_occ / 2] if restricted else [result.mo_occ[0], result.mo_occ[1]]
-    coeffs = [result.mo_coeff] if restricted else [result.mo_coeff[0], result.mo_coeff[1]]
-    energies = [result.mo_energy] if restricted else [result.mo_energy[0], result.mo_energy[1]]
+    occs = [result.mo_occ / 2] if restricted else per_spin(result.mo_occ)
     de, lams, eps = 0.0, [], []
-    for c, n, e, lo, kap in zip(coeffs, occs, energies, c_lo, kappa):
-        dm = (c * n) @ c.T
-        lam = make_local_occupation(lo, s1e, dm)
+    for c, n, e, lo, kap in zip(per_spin(result.mo_coeff, restricted), occs, per_spin(result.mo_energy, restricted),
+                                inputs.c_lo, inputs.kappa):
+        lam = make_local_occupation(lo, s1e, (c * n) @ c.T)
         de += make_losc_energy(kap, lam)
         eps.append(make_losc_mo_energy(e, c, s1e, lo, kap, lam))
         lams.append(lam)
-    if restricted:
-        de *= 2.0
+    de *= spin_factor(restricted)
     mo_energy = eps[0] if restricted else np.array(eps)
-    return LoscResult(de_losc=de, e_dfa=result.e_tot, e_tot=result.e_tot + de, mo_energy=mo_energy, c_lo=c_lo,
-                      kappa=kappa, lam=tuple(lams), co_index=co_index, localization_converged=conv, sweeps=sweeps,
-                      a_x=a_x, a_hf=a_hf, settings=settings)
+    return LoscResult(de_losc=de, e_dfa=result.e_tot, e_tot=result.e_tot + de, mo_energy=mo_energy,
+                      c_lo=inputs.c_lo, kappa=inputs.kappa, lam=tuple(lams), co_index=inputs.co_index,
+                      localization_converged=inputs.localization_converged, sweeps=inputs.sweeps, a_x=inputs.a_x,
+                      a_hf=inputs.a_hf, settings=settings)
+
+
+# -- the correction interface (deltascf.corrections) -----------------------------------------------------------
+Settings = LoscSettings
+Result = LoscResult
+
+
+def check(mol, method) -> None:
+    """Refuse what LOSC does not support before any SCF: the functional (theory §5.11), a missing fit basis."""
+    settings = method.correction.settings
+    make_dfa_weights(method.xc, settings.weights)
+    if settings.kappa_coulomb == "df":
+        from ..scf.build import check_auxbasis
+
+        check_auxbasis(mol, settings.auxbasis)
+
+
+def make_post(mol, state: ScfResult, settings: LoscSettings) -> LoscResult:
+    return make_losc_correction(mol, state, settings)
+
+
+def make_frozen(mol, state: ScfResult, settings: LoscSettings) -> LoscInputs:
+    return make_losc_inputs(mol, state, settings)
+
+
+def make_scf_result(mol, parent: ScfResult, state: ScfResult, frozen: LoscInputs,
+                    settings: LoscSettings) -> LoscResult:
+    """The LOSC record of an SCF-LOSC state: ΔE and λ at its own density with the frozen orbitalets."""
+    s1e = mol.intor_symmetric("int1e_ovlp")
+    dms = make_spin_dms(state.mo_coeff, state.mo_occ)
+    lams = tuple(make_local_occupation(c, s1e, dms[k]) for k, c in enumerate(frozen.c_lo))
+    de = sum(make_losc_energy(kap, lam) for kap, lam in zip(frozen.kappa, lams)) * spin_factor(state.restricted)
+    return LoscResult(de_losc=de, e_dfa=state.e_tot - de, e_tot=state.e_tot, mo_energy=state.mo_energy,
+                      c_lo=frozen.c_lo, kappa=frozen.kappa, lam=lams, co_index=frozen.co_index,
+                      localization_converged=frozen.localization_converged, sweeps=frozen.sweeps, a_x=frozen.a_x,
+                      a_hf=frozen.a_hf, settings=settings, mode="scf", state=state)
+
+
+def run_scf_losc(mol, parent: ScfResult, settings: LoscSettings | None = None, *, frozen: LoscInputs | None = None,
+                 verbose: int = 0) -> LoscResult:
+    """SCF-LOSC with orbitalets and curvature frozen from ``parent`` (or given as ``frozen``); theory §5.8."""
+    from ..records import Correction
+    from . import run_correction
+
+    method = dataclasses.replace(parent.method, correction=Correction(NAME, "scf", settings))
+    return run_correction(mol, parent, method, verbose, frozen=frozen)

@@ -1,0 +1,401 @@
+"""The ``deltascf`` command line.  ``main(argv) -> int``.
+
+``run``, ``scan`` and ``chempot`` share one pipeline: the options (flags over an input file) become a validated
+:class:`~deltascf.records.Task` before any SCF (:func:`make_task`), :func:`deltascf.run_task` runs it in the
+``--output`` study, and :mod:`deltascf.report` prints the record and its warnings.
+
+Exit codes: 0 ok, 2 bad input (one line on stderr, no traceback), 3 some state did not converge (results
+still printed, flagged), 130 interrupted (the study stays resumable).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from .molecule import build_mol, check_xc, parse_atom_string, read_xyz
+from .options import COMMANDS as COMPUTE, InputError, build_parser, correction_dests, options, parse_cli_value
+
+__all__ = ["main", "console", "make_task", "build_parser", "InputError"]
+
+EXIT_OK, EXIT_INPUT, EXIT_NOT_CONVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
+
+
+# -- output files ------------------------------------------------------------------------------------
+def _check_output(path: str | None) -> None:
+    if path in (None, "-"):
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise InputError(f"{path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"{path}: directory {parent} is not writable")
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory")
+
+
+def _write_json(path: str, obj) -> None:
+    text = json.dumps(obj, indent=2) + "\n"
+    if path == "-":
+        sys.stdout.write(text)
+        return
+    from ..io import write_atomically
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+    write_atomically(path, write)  # never a half-written file
+
+
+# -- options -> a validated task ---------------------------------------------------------------------------
+def _molecule(args):
+    if (args.molecule is None) == (args.atom is None):
+        raise InputError("give exactly one molecule: an XYZ file or --atom")
+    atoms = read_xyz(args.molecule) if args.molecule is not None else parse_atom_string(args.atom)
+    mol = build_mol(atoms, args.basis, args.charge, args.spin)
+    from ..records import Molecule
+
+    return Molecule(atom=atoms, basis=args.basis, charge=args.charge, spin=args.spin), mol
+
+
+def _correction(args):
+    """The Correction the flags ask for (``--correction NAME[:MODE]`` or ``--NAME MODE``), or None."""
+    from ..corrections import REGISTRY, get_correction
+    from ..records import Correction
+
+    chosen = [(name, getattr(args, name)) for name in REGISTRY if getattr(args, name, None)]
+    if args.correction:
+        try:
+            c = Correction.parse(args.correction)
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"--correction {args.correction!r}: {exc}") from None
+        chosen.append((c.name, c.mode))
+    if len({c for c in chosen}) > 1:
+        raise InputError("give one correction (--correction or --NAME MODE), not " +
+                         " and ".join(f"{n}:{m}" for n, m in chosen))
+    for name in REGISTRY:
+        given = [d for d in correction_dests(name) if getattr(args, d, None) is not None]
+        if given and (not chosen or chosen[0][0] != name):
+            flags = " and ".join("--" + d.replace("_", "-") for d in given)
+            raise InputError(f"{flags} need --{name} post|scf (or --correction {name})")
+    if not chosen:
+        return None
+    name, mode = chosen[0]
+    impl = get_correction(name)
+    values = {}
+    try:
+        for key, dest in zip(impl.OPTIONS, correction_dests(name)):
+            values[key] = parse_cli_value(impl.OPTIONS[key], getattr(args, dest, None),
+                                          "--" + dest.replace("_", "-"))
+        return Correction(name, mode, impl.make_settings(**values))
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _method(args, mol):
+    from ..corrections import CorrectionUnsupported, check_correction
+    from ..records import Method
+    from ..scf.build import check_auxbasis
+
+    check_xc(args.xc)
+    fields = {o.dest: getattr(args, o.dest) for o in options() if o.target == "method"}
+    try:
+        method = Method(**fields, correction=_correction(args))
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if method.restricted and mol.spin != 0:
+        raise InputError(f"reference {method.reference} needs spin 0 (got {mol.spin}); use uks or uhf")
+    try:
+        if method.density_fit:
+            check_auxbasis(mol, method.density_fit)
+        check_correction(mol, method)
+    except CorrectionUnsupported as exc:
+        raise InputError(f"--{method.correction.name}: {exc}") from None
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    return method
+
+
+def _occupation(spec: str, mol, method):
+    """Parsed Occupation and its target occupations on the aufbau orbitals."""
+    from ..occupations import Occupation, SpecError
+
+    try:
+        occ = Occupation.parse(spec)
+        return occ, occ.resolve(mol.nelec, mol.nao_nr(), method.restricted).mo_occ
+    except SpecError as exc:
+        raise InputError(f"--state {spec!r}: {exc}") from None
+
+
+def _need_unrestricted(method, what: str) -> None:
+    if method.restricted:
+        raise InputError(f"{what} needs an unrestricted reference (uks or uhf), not {method.reference}: "
+                         "a fractional or added electron lives in one spin orbital")
+
+
+def _scan_job(args, mol, method):
+    from ..fractional import make_deltas
+    from ..occupations import Channel, SpecError
+    from ..records import ScanJob
+
+    _need_unrestricted(method, "a charge scan")
+    if method.correction is not None and args.mode != "scf":
+        raise InputError(f"--{method.correction.name} needs --mode scf (the ensemble route has no orbitals per "
+                         "point)")
+    occ, target = _occupation(args.state, mol, method)
+    try:
+        channel = Channel.parse(args.channel)
+        channel.resolve(target)
+    except SpecError as exc:
+        raise InputError(f"--channel {args.channel!r}: {exc}") from None
+    if args.deltas is not None:
+        try:
+            deltas = make_deltas([float(v) for v in args.deltas.split(",") if v.strip()])
+        except ValueError as exc:
+            raise InputError(f"--deltas {args.deltas!r}: {exc}") from None
+    else:
+        try:
+            deltas = make_deltas(None, args.points)
+        except ValueError as exc:
+            raise InputError(f"--points: {exc}") from None
+    return ScanJob(channel=str(channel), state=str(occ), deltas=tuple(deltas), mode=args.mode)
+
+
+def _theorem_job(args, mol, method):
+    from pyscf.data.elements import chemcore
+
+    from ..chempot import make_channels
+    from ..occupations import SpecError
+    from ..records import TheoremJob
+
+    _need_unrestricted(method, "a chemical potential")
+    occ, target = _occupation(args.state, mol, method)
+    try:
+        channels = make_channels(target, args.channels, chemcore(mol), args.n_virtual)
+        if not channels:
+            raise SpecError("no channels")
+        for ch in channels:
+            ch.resolve(target)
+    except SpecError as exc:
+        raise InputError(f"--channels {args.channels!r}: {exc}") from None
+    try:
+        return TheoremJob(state=str(occ), channels=args.channels, n_virtual=args.n_virtual)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def make_task(args):
+    """(Task, built Mole) from the options of run/scan/chempot, every input checked before any SCF."""
+    from ..records import StatesJob, Task
+
+    molecule, mol = _molecule(args)
+    method = _method(args, mol)
+    if args.command == "run":
+        job = StatesJob(specs=tuple(str(_occupation(spec, mol, method)[0]) for spec in args.state))
+    elif args.command == "scan":
+        job = _scan_job(args, mol, method)
+    else:
+        job = _theorem_job(args, mol, method)
+    _check_output(args.json)
+    _check_output(args.output)
+    if args.output and args.json and args.json != "-" and \
+            os.path.realpath(args.output) == os.path.realpath(args.json):
+        raise InputError(f"--output and --json name the same file {args.output}; give two paths")
+    return Task(molecule, method, job), mol
+
+
+# -- running -----------------------------------------------------------------------------------------------
+def _verbose(args) -> int:
+    """PySCF log level from -v (its log goes to stderr, see build_mol)."""
+    return {0: 0, 1: 4}.get(args.verbose, 5)
+
+
+class _Progress:
+    """Progress of a job on stderr (tqdm), only on a terminal and without --quiet/--json -."""
+
+    def __init__(self, args, total: int, unit: str):
+        self.bar = None
+        if args.quiet or args.json == "-" or not sys.stderr.isatty():
+            return
+        import shutil
+
+        from tqdm import tqdm
+
+        width = shutil.get_terminal_size((80, 20)).columns or 80
+        # points take seconds each: redraw at every one (mininterval 0)
+        self.bar = tqdm(total=total, unit=unit, file=sys.stderr, ncols=width, leave=False, mininterval=0)
+
+    def __call__(self, what, result) -> None:
+        if self.bar is None:
+            return
+        name = f"delta {what:g}" if isinstance(what, float) else str(what)
+        flag = "" if result.converged else " NOT CONVERGED"
+        self.bar.set_postfix_str(f"{name}: E = {result.e_tot:.8f} Eh{flag}", refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _progress(args, task, mol):
+    """The progress display of a task: one step per SCF."""
+    job = task.job
+    if args.command == "run":
+        return _Progress(args, 1 + sum(1 for s in job.specs if s != "ground"), "state")
+    if args.command == "scan":
+        return _Progress(args, len(set(job.deltas) | {0.0, 1.0}), "point")
+    from pyscf.data.elements import chemcore
+
+    from ..chempot import make_channels
+
+    target = _occupation(job.state, mol, task.method)[1]
+    return _Progress(args, 1 + len(make_channels(target, job.channels, chemcore(mol), job.n_virtual)), "state")
+
+
+def _cmd_compute(args) -> int:
+    """run, scan and chempot: one pipeline."""
+    from ..report import make_report, make_warnings
+    from ..study import StudyBusy, StudyMismatch
+    from ..tasks import run_task
+
+    task, mol = make_task(args)
+    if args.print_python:
+        from .script import make_python_script
+
+        sys.stdout.write(make_python_script(args))
+        return EXIT_OK
+    progress = _progress(args, task, mol)
+    try:
+        record = run_task(task, mol=mol, study=args.output, callback=progress, verbose=_verbose(args))
+    except (StudyBusy, StudyMismatch) as exc:
+        raise InputError(str(exc)) from None
+    finally:
+        progress.close()
+    summary, text = make_report(record)
+    if args.json:
+        _write_json(args.json, summary)
+    if args.json != "-":
+        print(text)
+    failed = False
+    for message, not_converged in make_warnings(record):
+        print(f"deltascf: warning: {message}", file=sys.stderr)
+        failed = failed or not_converged
+    return EXIT_NOT_CONVERGED if failed else EXIT_OK
+
+
+# -- report and plot ---------------------------------------------------------------------------------------
+def _is_point(label: str) -> bool:
+    """A record saved point by point by a scan or table (drawn and reported with its scan or table)."""
+    import re
+
+    return re.match(r"^(scan|theorem)-[0-9a-f]{12}-", label) is not None and not label.endswith("-result")
+
+
+def _load_study(path) -> dict:
+    from ..io import load_all
+
+    try:
+        return load_all(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"{path}: {' '.join(str(exc).split())}") from None
+
+
+def _cmd_report(args) -> int:
+    from ..report import make_study_report
+
+    records = _load_study(args.study)
+    summary, text = make_study_report({k: r for k, r in records.items() if not _is_point(k[1])})
+    if args.json:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        print(text)
+    return EXIT_OK
+
+
+def _cmd_plot(args) -> int:
+    from ..plot import FORMATS, make_scan_figure, make_states_figure, make_theorem_parity, save_figure
+
+    root, suffix = os.path.splitext(args.out)
+    if suffix.lower() not in FORMATS:
+        raise InputError(f"{args.out}: choose a figure file ending in {', '.join(FORMATS)}")
+    _check_output(args.out)
+    records = _load_study(args.study)
+    figures = []
+    states = {label: r for (kind, label), r in records.items() if kind == "states" and not _is_point(label)}
+    if states:
+        labels = sorted(states, key=lambda k: (k != "ground", states[k].e_tot))
+        figures.append(("states", "all", make_states_figure(labels, [states[k] for k in labels], states[labels[0]])))
+    for (kind, label), r in sorted(records.items()):
+        if kind == "scans":
+            figures.append((kind, label, make_scan_figure(r)))
+        elif kind == "theorem":
+            figures.append((kind, label, make_theorem_parity(r)))
+    if not figures:
+        raise InputError(f"{args.study}: no states, scans or theorem tables to draw")
+    for kind, label, fig in figures:
+        path = args.out if len(figures) == 1 else f"{root}-{kind}-{label}{suffix}"
+        print(save_figure(fig, path))
+    return EXIT_OK
+
+
+COMMANDS = {"run": _cmd_compute, "scan": _cmd_compute, "chempot": _cmd_compute, "report": _cmd_report,
+            "plot": _cmd_plot}
+
+
+# -- input files -------------------------------------------------------------------------------------------
+def _apply_input_file(args, argv) -> None:
+    """Lay a TOML input file under the command line: an option given on the command line wins, over its whole
+    group (``--points`` replaces a file's ``delta``, ``--atom`` a file's ``xyz``)."""
+    from .toml import InputFileError, read_input
+
+    try:
+        opts = read_input(args.molecule, command=args.command)
+    except InputFileError as exc:
+        raise InputError(str(exc)) from None
+    explicit = set(vars(build_parser(suppress_defaults=True).parse_args(argv))) - {"molecule", "command"}
+    groups = {o.group for o in options() if o.dest in explicit and o.group}
+    covered = explicit | {o.dest for o in options() if o.group in groups}
+    args.molecule = None
+    for key, value in opts.items():
+        if key != "command" and key not in covered:
+            setattr(args, key, value)
+
+
+def _check_required(args) -> None:
+    for o in options():
+        if o.required and args.command in o.commands and not getattr(args, o.dest, None):
+            raise InputError(f"{o.flags[0]} is required (on the command line or in the input file)")
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = parser.parse_args(argv)
+        if args.version:
+            from .. import __version__
+
+            print(__version__)
+            return EXIT_OK
+        if args.command is None:
+            raise InputError("choose a command: " + ", ".join(COMMANDS))
+        if args.command in COMPUTE:
+            if args.molecule is not None and args.molecule.lower().endswith(".toml"):
+                _apply_input_file(args, argv)
+            _check_required(args)
+        return COMMANDS[args.command](args)
+    except InputError as exc:
+        print(f"deltascf: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        saved = getattr(args, "output", None) if "args" in locals() else None
+        where = f"; finished points are in {saved}, re-run the same command to resume" if saved else ""
+        print(f"deltascf: interrupted{where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def console() -> None:  # pragma: no cover - the installed entry point
+    sys.exit(main())
+

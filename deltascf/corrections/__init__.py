@@ -1,0 +1,115 @@
+"""Delocalization corrections behind one interface; theory §5 (LOSC) and §6 (GSC, planned).
+
+A correction is one module, registered in :data:`REGISTRY` by one line.  It provides:
+
+==========================================  ==================================================================
+``NAME``, ``LABEL``                         registry name (``"losc"``) and display name (``"LOSC"``)
+``Settings``                                its frozen settings record; the defaults are the published ones
+``Result``                                  its result record (the ``CorrectionResult`` protocol of
+                                            :mod:`deltascf.records`); study files keep it under ``/NAME/``
+``OPTIONS``, ``make_settings(**values)``    the settings a user sets ({name: OptionInfo}, offered as
+                                            ``--NAME-OPTION`` flags and ``[NAME]`` TOML keys), and the
+                                            ``Settings`` they make
+``check(mol, method)``                      refuse an unsupported functional, reference or input before any
+                                            SCF (raises :class:`CorrectionUnsupported` or ``ValueError``)
+``make_post(mol, state, settings)``         the post-SCF correction of a converged state of any occupations
+``make_frozen(mol, state, settings)``       the ingredients frozen from a parent state for SCF mode; the
+                                            returned object's ``terms(dm, s1e)`` gives (H_corr, ΔE) at ``dm``
+``make_scf_result(mol, parent, state, frozen, settings)``  the record of an SCF-mode correction
+==========================================  ==================================================================
+
+Scans, theorem tables, the CLI, reports, plots and study files reach a correction only through the
+functions below, so a new correction needs no edits anywhere else.
+"""
+from __future__ import annotations
+
+import importlib
+
+from ..records import Method, ScfResult
+from .xc import CorrectionUnsupported
+
+__all__ = ["REGISTRY", "CorrectionUnsupported", "get_correction", "correction_names", "check_correction",
+           "run_correction", "make_corrected_orbital_energy", "result_types", "name_of", "label_of"]
+
+#: registry name -> module implementing the interface above
+REGISTRY = {
+    "losc": "deltascf.corrections.losc",
+}
+
+
+def correction_names() -> tuple:
+    return tuple(REGISTRY)
+
+
+def get_correction(name: str):
+    """The module implementing correction ``name``."""
+    key = str(name).strip().lower()
+    if key not in REGISTRY:
+        raise ValueError(f"unknown correction {name!r}; choose one of {', '.join(REGISTRY)}")
+    return importlib.import_module(REGISTRY[key])
+
+
+def result_types() -> dict:
+    """{result record type name: (registry name, type)} of every registered correction."""
+    out = {}
+    for name in REGISTRY:
+        impl = get_correction(name)
+        out[impl.Result.__name__] = (impl.NAME, impl.Result)
+    return out
+
+
+def name_of(result) -> str:
+    """The registry name of the correction a result record belongs to."""
+    return result_types()[type(result).__name__][0]
+
+
+def label_of(name: str) -> str:
+    """The display name of a correction ("LOSC")."""
+    return get_correction(name).LABEL
+
+
+def check_correction(mol, method: Method) -> None:
+    """Refuse, before any SCF, a correction its functional, reference or inputs do not allow."""
+    if method.correction is not None:
+        get_correction(method.correction.name).check(mol, method)
+
+
+def run_correction(mol, state: ScfResult, method: Method, verbose: int = 0, frozen=None):
+    """The correction of ``method`` applied to one converged state, or None when the method has none.
+
+    Post mode corrects energies and orbital energies of the state as it is; SCF mode freezes the correction's
+    ingredients at the state (or takes them as ``frozen``) and converges it again with them (theory §5.8),
+    tracking its occupations.
+    """
+    corr = method.correction
+    if corr is None:
+        return None
+    impl = get_correction(corr.name)
+    if corr.mode == "post":
+        return impl.make_post(mol, state, corr.settings)
+    from ..scf import run_scf_with_correction
+
+    if frozen is None:
+        frozen = impl.make_frozen(mol, state, corr.settings)
+    new = run_scf_with_correction(mol, state, method, frozen, verbose)
+    return impl.make_scf_result(mol, state, new, frozen, corr.settings)
+
+
+def make_corrected_orbital_energy(result, parent: ScfResult, spin: int, k: int, s1e) -> float:
+    """Corrected energy of orbital ``k`` (spin ``spin``) of ``parent``.
+
+    Post mode keeps the orbitals, so it is entry k; SCF mode relaxes and re-sorts them, so the orbital of the
+    same occupation that overlaps most with the parent orbital is taken.
+    """
+    from ..tracking import make_matched_orbital
+
+    if result.state is None:
+        return float(result.mo_energy[k] if parent.restricted else result.mo_energy[spin, k])
+    st = result.state
+
+    def pick(a):
+        return a if st.restricted else a[spin]
+
+    occ_old = pick(parent.mo_occ)
+    q = make_matched_orbital(pick(st.mo_coeff), pick(st.mo_occ), pick(parent.mo_coeff)[:, k], s1e, occ_old[k])
+    return float(pick(st.mo_energy)[q])

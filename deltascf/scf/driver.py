@@ -1,0 +1,265 @@
+"""Converging states: ``run_state`` and the SCF of a state under a frozen correction.
+
+Every call builds a fresh PySCF object (:func:`~deltascf.scf.build.make_mf`), puts the ``_DeltaSCF`` hooks on
+it (:func:`~deltascf.scf.mixin.wrap`), runs PySCF's own kernel, and records the result as a frozen
+:class:`~deltascf.records.ScfResult` (:func:`make_record`).  Nothing it is given is modified.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+
+from ..occupations import Occupation, ResolvedOccupation, format_degenerate_groups, make_degenerate_groups
+from ..records import Correction, Method, ScfResult, make_provenance
+from ..spin import make_spin_dms, map_spins, nelec_of, per_spin, stack_spins, to_unrestricted
+from ..tracking import make_canonical_orbitals, make_spin_square, make_target_check
+from .build import make_mf, shared_eri
+from .mixin import make_final_fock, make_final_grad, wrap
+
+__all__ = ["run_state", "run_scf_with_correction", "make_method", "make_record", "purify_singlet",
+           "make_ensemble_energies"]
+
+#: nuclei of two molecules closer than this (Angstrom) are the same (rounded inputs differ by 1e-10)
+SAME_GEOMETRY_ANGSTROM = 1e-6
+#: the legacy keyword arguments of LOSC, turned into ``Method.correction`` by :func:`make_method`
+_LEGACY_CORRECTION = ("losc", "losc_settings")
+
+
+# -- settings ---------------------------------------------------------------------------------------
+def make_method(method: Method | None = None, xc: str | None = None, **settings) -> Method:
+    """The :class:`Method` of a driver call: ``method`` as given, or one built from keyword settings.
+
+    This is the one shim through which keyword callers (``run_state(mol, "b3lyp", reference="rks")``) keep
+    working: the keywords are ``Method``'s fields, plus the older ``losc="post"|"scf"`` and ``losc_settings``,
+    which become ``correction``.  Giving both ``method`` and keyword settings is an error.
+    """
+    losc, losc_settings = settings.pop("losc", None), settings.pop("losc_settings", None)
+    if losc is not None or losc_settings is not None:
+        if settings.get("correction") is not None:
+            raise TypeError("give either correction= or the older losc= and losc_settings=, not both")
+        if losc is None:
+            raise ValueError("losc_settings needs losc='post' or losc='scf'")
+        settings["correction"] = Correction("losc", losc, losc_settings)
+    known = {f.name for f in dataclasses.fields(Method)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {', '.join(unknown)}; method settings are "
+                        f"{', '.join(sorted(known))}")
+    if method is None:
+        return Method(**settings) if xc is None else Method(xc=xc, **settings)
+    if not isinstance(method, Method):
+        raise TypeError(f"method must be a deltascf.Method, not {type(method).__name__}")
+    if xc is not None or settings:
+        raise TypeError("give either method= or individual settings (xc, reference, ...), not both")
+    return method
+
+
+# -- the ground state a state starts from ------------------------------------------------------------------
+def _geometry(provenance_json: str):
+    d = json.loads(provenance_json)
+    return [a[0] for a in d["atom"]], np.array([a[1] for a in d["atom"]], dtype=float), d["charge"], d["spin"]
+
+
+def _check_same_molecule(mol, ground) -> None:
+    """Refuse a ground state of another molecule: atoms, geometry, charge, spin or basis size."""
+    nao = mol.nao_nr()
+    c = getattr(ground, "mo_coeff", None)
+    if c is None or getattr(ground, "mo_occ", None) is None:
+        raise ValueError("ground: the given object holds no orbitals (run its SCF first, or pass a ScfResult)")
+    if np.shape(c)[-2] != nao:
+        raise ValueError(f"ground: the given ground state has {np.shape(c)[-2]} basis functions, "
+                         f"the molecule {nao}")
+    if isinstance(ground, ScfResult):
+        if ground.provenance is None:
+            return  # a record from an older file: the basis size is all there is to check
+        theirs = _geometry(ground.provenance.molecule)
+    else:
+        theirs = _geometry(make_provenance(ground.mol).molecule)
+    ours = _geometry(make_provenance(mol).molecule)
+    if theirs[0] != ours[0] or theirs[1].shape != ours[1].shape or \
+            np.max(np.abs(theirs[1] - ours[1]), initial=0.0) > SAME_GEOMETRY_ANGSTROM:
+        raise ValueError("ground: the given ground state belongs to another molecule (atoms or geometry differ)")
+    if theirs[2:] != ours[2:]:
+        raise ValueError(f"ground: the given ground state has charge {theirs[2]} and spin {theirs[3]}, "
+                         f"the molecule charge {ours[2]} and spin {ours[3]}")
+
+
+def _ground_orbitals(ground, restricted: bool):
+    """(mo_coeff, mo_occ, mo_energy) copies in the layout of the method (mo_energy None when absent)."""
+    c = np.array(ground.mo_coeff, dtype=float, copy=True)
+    occ = np.array(ground.mo_occ, dtype=float, copy=True)
+    e = None if getattr(ground, "mo_energy", None) is None else np.array(ground.mo_energy, dtype=float, copy=True)
+    if occ.ndim == 1 and not restricted:  # restricted ground -> unrestricted state
+        c, occ = to_unrestricted(c, occ)
+        e = None if e is None else np.array([e, e])
+    elif occ.ndim == 2 and restricted:
+        raise ValueError("ground: an unrestricted ground state cannot start a restricted (rks/rhf) state; "
+                         "pass a restricted one")
+    return c, occ, e
+
+
+def _orbital_energies(mf, mo_coeff, mo_occ):
+    """diag(Cᵀ F[D] C) per spin: the orbital energies of a ground state given without them (one Fock build)."""
+    fock = mf.get_fock(dm=mf.make_rdm1(mo_coeff, mo_occ))
+    restricted = mo_occ.ndim == 1
+    return map_spins(lambda c, f: np.einsum("mi,mn,ni->i", c, f, c), mo_coeff, fock, restricted=restricted)
+
+
+def _aufbau_nelec(mo_occ) -> tuple[int, int]:
+    na, nb = nelec_of(mo_occ)
+    return int(round(na)), int(round(nb))
+
+
+# -- recording a finished SCF -------------------------------------------------------------------------------
+def make_record(mf, method: Method, spec: str, resolved: ResolvedOccupation, c_ref, degenerate: str = "",
+                mol=None) -> ScfResult:
+    """The frozen record of a finished SCF (copies everything it keeps).
+
+    The final F[D] is built explicitly (:func:`~deltascf.scf.mixin.make_final_fock`); the orbitals are made
+    canonical within each occupation group, max|g| of (1.3) is measured on them, and the target check of
+    theory §1.3 decides ``collapsed``.
+    """
+    fock = make_final_fock(mf)
+    mo_occ = mf.mo_occ.astype(float)
+    restricted = mo_occ.ndim == 1
+    parts = [make_canonical_orbitals(f, c, n) for f, c, n in zip(per_spin(fock, restricted),
+                                                                  per_spin(mf.mo_coeff, restricted), per_spin(mo_occ))]
+    mo_energy, mo_coeff, mo_occ = (stack_spins([p[k] for p in parts], restricted) for k in range(3))
+    s1e = mf.s1e_ref
+    dm = make_spin_dms(mo_coeff, mo_occ)
+    target = resolved.mo_occ
+    overlap, collapsed = make_target_check(dm, c_ref, target, s1e)
+    return ScfResult(
+        e_tot=mf.e_tot, mo_energy=mo_energy, mo_occ=mo_occ, mo_coeff=mo_coeff, nelec=nelec_of(mo_occ),
+        converged=mf.converged, cycles=getattr(mf, "cycles", -1), s2=make_spin_square(dm, s1e), spec=spec,
+        resolved=resolved.text, target_occ=target, target_overlap=overlap,
+        max_grad=make_final_grad(mf.mo_coeff, mf.mo_occ, fock), collapsed=collapsed, method=method,
+        n_fock=mf.n_fock, degenerate=degenerate, provenance=make_provenance(mol if mol is not None else mf.mol))
+
+
+# -- the public solver ------------------------------------------------------------------------------------------
+def run_state(mol, xc: str | None = None, state="ground", *, method: Method | None = None, ground=None, dm0=None,
+              verbose: int = 0, **settings) -> ScfResult:
+    """Converge one ground, ΔSCF or fractional state of the parent functional.
+
+    Parameters
+    ----------
+    mol : pyscf.gto.Mole
+        The molecule (not modified).
+    xc : str, optional
+        PySCF xc string, or ``"hf"`` (default ``"b3lyp"``); or give ``method``.
+    state : str or Occupation
+        Occupation spec (see :mod:`deltascf.occupations`), e.g. ``"a:HOMO->LUMO"``.  Labels resolve against
+        the aufbau orbitals of the ground state.
+    method : Method, optional
+        All settings at once.  Keyword settings (``reference="uks"|"rks"|"uhf"|"rhf"``,
+        ``tracking="imom"|"mom"``, ``density_fit``, ``grid_level``, ``conv_tol``, ``conv_tol_grad``,
+        ``max_cycle``) build one instead (:func:`make_method`).  A correction in the method is not applied
+        here: see :func:`deltascf.corrections.run_correction`.
+    ground : ScfResult or PySCF mean-field, optional
+        Converged ground state of the same molecule to start from (copied, never modified); computed when
+        omitted.  Its orbitals are the tracking reference (IMOM) and the initial guess.
+    dm0 : ndarray, shape (2, nao, nao), optional
+        Initial density instead of the target occupations on the ground orbitals (e.g. an extrapolated one in
+        scans); the tracking reference stays the ground orbitals.
+
+    Returns
+    -------
+    ScfResult
+        Its ``method`` is the parent functional's (``method.base``).
+    """
+    method = make_method(method, xc, **settings).base
+    occupation = Occupation.parse(state)
+    mol_given, mol = mol, mol.copy()  # the shared ERIs belong to the caller's molecule
+    restricted = method.restricted
+    if restricted and mol.spin != 0:
+        raise ValueError(f"reference {method.reference} needs a closed-shell molecule (spin 0, got {mol.spin}); "
+                         "use uks/uhf")
+    nmo = mol.nao_nr()
+    if ground is None:
+        occupation.resolve(mol.nelec, nmo, restricted)  # validate before paying for any SCF
+        ground = _run_ground(mol, mol_given, method, verbose)
+        if occupation.is_ground:
+            return ground
+    else:
+        _check_same_molecule(mol, ground)
+    c_ref, occ_ground, e_ref = _ground_orbitals(ground, restricted)
+    if occupation.items and _aufbau_nelec(occ_ground) != tuple(mol.nelec):
+        raise ValueError(f"ground: the given state has {nelec_of(occ_ground)} electrons per spin, the molecule "
+                         f"{tuple(mol.nelec)}; labels resolve against the molecule's own ground state")
+    resolved = occupation.resolve(_aufbau_nelec(occ_ground), c_ref.shape[-1], restricted)
+    mf = make_mf(mol, method, verbose, shared_eri(mol_given, method))  # after validation: ERIs cost nao⁴
+    if e_ref is None:
+        e_ref = _orbital_energies(mf, c_ref, occ_ground)
+    degenerate = format_degenerate_groups(make_degenerate_groups(e_ref, occ_ground, resolved.mo_occ), restricted)
+    mf = wrap(mf, c_ref, resolved.mo_occ, method.tracking)
+    if not restricted:
+        mf.nelec = resolved.nelec
+    if dm0 is None:
+        dm0 = mf.make_rdm1(c_ref, resolved.mo_occ)
+    mf.kernel(dm0=np.array(dm0, copy=True))
+    return make_record(mf, method, str(occupation), resolved, c_ref, degenerate, mol)
+
+
+def _run_ground(mol, mol_given, method: Method, verbose: int = 0) -> ScfResult:
+    """Aufbau ground state with PySCF's own occupations and initial guess."""
+    mf = wrap(make_mf(mol, method, verbose, shared_eri(mol_given, method)))
+    mf.kernel()
+    mo_occ = mf.mo_occ.astype(float)
+    record = make_record(mf, method, "ground", ResolvedOccupation(mo_occ, nelec_of(mo_occ), "ground"),
+                         mf.mo_coeff, mol=mol)
+    return record
+
+
+def run_scf_with_correction(mol, parent: ScfResult, method: Method, correction, verbose: int = 0) -> ScfResult:
+    """The state ``parent`` made self-consistent with a frozen correction added to F and E; theory §5.8.
+
+    ``correction`` has ``terms(dm, s1e) -> (h_ao, de)``: the correction's potential and energy with frozen
+    ingredients.  The parent fixes the occupation pattern, the tracking reference and the initial density;
+    PySCF's SCF loop then runs with F = F_DFA + H_corr and E = E_DFA + ΔE_corr.
+    """
+    restricted = parent.restricted
+    mf = make_mf(mol.copy(), parent.method, verbose, shared_eri(mol, parent.method))
+    mf = wrap(mf, np.array(parent.mo_coeff), np.array(parent.mo_occ), parent.method.tracking, correction)
+    if not restricted:
+        mf.nelec = parent.nelec
+    mf.kernel(dm0=mf.make_rdm1(np.array(parent.mo_coeff), np.array(parent.mo_occ)))
+    resolved = ResolvedOccupation(parent.mo_occ, parent.nelec, parent.resolved)
+    return make_record(mf, method, parent.spec, resolved, np.array(parent.mo_coeff), parent.degenerate, mol)
+
+
+def purify_singlet(mixed, triplet) -> float:
+    """Spin-purified open-shell singlet energy 2 E_mixed - E_T; theory (1.5).
+
+    Accepts ScfResult records or energies in Hartree.
+    """
+    e_m = mixed.e_tot if isinstance(mixed, ScfResult) else float(mixed)
+    e_t = triplet.e_tot if isinstance(triplet, ScfResult) else float(triplet)
+    return 2.0 * e_m - e_t
+
+
+def make_ensemble_energies(mol, method: Method, dm_low, dm_high, deltas, verbose: int = 0):
+    """E[(1 - δ) D_low + δ D_high] and its Fock matrices, without SCF; theory (2.1), route (b) of §2.2.
+
+    Parameters
+    ----------
+    dm_low, dm_high : ndarray, shape (2, nao, nao)
+        Per-spin densities of the lower-N and upper-N integer states.
+    deltas : sequence of float
+
+    Returns
+    -------
+    e_tot : ndarray, shape (npoint,), Hartree
+    fock : ndarray, shape (npoint, 2, nao, nao), Hartree
+    """
+    mf = make_mf(mol, method, verbose, shared_eri(mol, method))
+    h1e = mf.get_hcore()
+    e_tot, focks = [], []
+    for d in deltas:
+        dm = (1.0 - d) * np.asarray(dm_low) + d * np.asarray(dm_high)
+        vhf = mf.get_veff(mol, dm)
+        e_tot.append(mf.energy_tot(dm, h1e, vhf))
+        focks.append(mf.get_fock(h1e=h1e, vhf=vhf, dm=dm))
+    return np.array(e_tot), np.array(focks)

@@ -1,0 +1,195 @@
+"""Overlap tracking, orbital gradient, canonicalization and the collapse check; theory §1.2–§1.4.
+
+Pure functions on arrays, written against the array namespace of their input (:func:`deltascf.spin.get_xp`),
+so NumPy and device arrays pass through unchanged.  The one assignment problem of the tracking
+(``scipy.optimize.linear_sum_assignment``) runs on the host, on a small (occupied groups × nmo) matrix.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .occupations import OCC_TOL
+from .spin import get_xp, make_spin_dms, to_host
+
+__all__ = ["make_overlap", "make_tracked_occ", "make_matched_orbital", "make_orbital_grad",
+           "make_canonical_orbitals", "make_spin_square", "make_dm_similarity", "make_target_check",
+           "make_aufbau_like", "LOST_OVERLAP", "OCC_TOL"]
+
+#: a target counts as lost when its occupied space overlaps the result by less than this
+LOST_OVERLAP = 0.5
+
+
+# -- tracking (theory §1.3, (1.4)) -------------------------------------------------------------------
+def make_overlap(c_ref, c_new, s1e):
+    """O = C_refᵀ S C_new for one spin; theory (1.4)."""
+    return c_ref.conj().T @ s1e @ c_new
+
+
+def make_matched_orbital(mo_coeff, mo_occ, c_p, s1e, value: float) -> int:
+    """Index of the orbital with occupation ``value`` that overlaps most with ``c_p`` (one spin).
+
+    Follows one orbital (a channel orbital, a parent orbital) into another state; theory §3.3 matches
+    orbitals across I, J and K this way.
+    """
+    xp = get_xp(mo_coeff)
+    weight = xp.abs(mo_coeff.T @ s1e @ c_p) ** 2
+    weight = xp.where(xp.abs(mo_occ - value) < OCC_TOL, weight, -1.0)
+    return int(xp.argmax(weight))
+
+
+def make_tracked_occ(ovlp, occ_ref):
+    """Occupations of new orbitals by maximum-overlap assignment; theory §1.3.
+
+    Reference orbitals are grouped by their target value.  Each group takes as many new orbitals as it has
+    reference orbitals, so that the total weight sum_g sum_{j in g} sum_{i in g} |O_ij|^2 is maximal.  With
+    the groups {1} and {0} this is the classic MOM rule (largest projections onto the occupied reference).
+
+    Parameters
+    ----------
+    ovlp : ndarray, shape (nref, nmo)
+        Overlap of the reference orbitals with the new orbitals.
+    occ_ref : ndarray, shape (nref,)
+        Target occupation of each reference orbital.
+
+    Returns
+    -------
+    ndarray, shape (nmo,)
+        Occupation of each new orbital, in the namespace of ``ovlp``.
+    """
+    xp = get_xp(ovlp)
+    occ_ref = to_host(occ_ref).astype(float)
+    nmo = ovlp.shape[1]
+    weight = xp.abs(ovlp) ** 2
+    keys = np.round(occ_ref, 12)  # group membership: one key per reference orbital
+    values = np.unique(keys)
+    filled = values[np.abs(values) > OCC_TOL]
+    empty = np.flatnonzero(np.abs(keys) <= OCC_TOL)
+    w_empty = weight[xp.asarray(empty)].sum(axis=0) if empty.size else xp.zeros(nmo)
+    rows, row_vals = [], []
+    for v in filled:
+        members = np.flatnonzero(keys == v)
+        w = to_host(weight[xp.asarray(members)].sum(axis=0) - w_empty)  # relative to the empty group
+        rows += [w] * members.size
+        row_vals += [occ_ref[members[0]]] * members.size  # the value as given, not its rounded key
+    occ = np.zeros(nmo)
+    if rows:
+        # tiny energy-order tie breaker: prefer lower orbitals for occupied slots
+        cost = np.array(rows) - 1e-13 * np.arange(nmo)[None, :]
+        r, c = linear_sum_assignment(cost, maximize=True)
+        occ[c] = np.asarray(row_vals)[r]
+    return occ if xp is np else xp.asarray(occ)
+
+
+# -- stationarity and canonical orbitals (theory (1.3)) ----------------------------------------------
+def make_orbital_grad(mo_coeff, mo_occ, fock_ao):
+    """g_pq = (n_p - n_q) F_pq for p < q, one spin; theory (1.3).
+
+    Includes rotations between fractional, and between occupied orbitals of a non-aufbau pattern.  For aufbau
+    integer occupations it equals PySCF's occupied-virtual gradient (same norm).
+    """
+    xp = get_xp(mo_coeff)
+    f_mo = mo_coeff.conj().T @ fock_ao @ mo_coeff
+    g = (mo_occ[:, None] - mo_occ[None, :]) * f_mo
+    return g[xp.triu_indices(mo_occ.shape[0], 1)]
+
+
+def make_canonical_orbitals(fock, mo_coeff, mo_occ):
+    """Diagonalize F within each group of equal occupation, one spin.
+
+    Rotations inside a group leave the density unchanged, so the state stays exactly the converged one while
+    its orbital energies become eigenvalues of F[D] restricted to the group (the off-group elements are the
+    gradient (1.3)).  Returns (mo_energy, mo_coeff, mo_occ) sorted by orbital energy.
+    """
+    xp = get_xp(mo_coeff)
+    f_mo = mo_coeff.conj().T @ fock @ mo_coeff
+    mo_energy = xp.empty(mo_occ.shape[0])
+    c_new = mo_coeff.copy()
+    keys = np.round(to_host(mo_occ), 12)
+    for v in np.unique(keys):
+        idx = xp.asarray(np.flatnonzero(keys == v))
+        w, u = xp.linalg.eigh(f_mo[idx][:, idx])
+        mo_energy[idx] = w
+        c_new[:, idx] = mo_coeff[:, idx] @ u
+    order = xp.argsort(mo_energy, kind="stable") if xp is np else xp.argsort(mo_energy)
+    return mo_energy[order], c_new[:, order], xp.asarray(mo_occ, dtype=float)[order]
+
+
+# -- spin and similarity of densities -----------------------------------------------------------------
+def _trace_dsds(a, s1e, b) -> float:
+    """tr(A S B S) by two matrix products (an einsum over four indices is O(n^4))."""
+    xp = get_xp(a)
+    return float(xp.sum((a @ s1e) * (b @ s1e).T))
+
+
+def make_spin_square(dm, s1e) -> float:
+    """<S^2> of a spin-unrestricted density (2, nao, nao).
+
+    <S^2> = (Na - Nb)^2/4 + (Na + Nb)/2 - tr(Da S Db S); for integer occupations this is PySCF's
+    ``uhf.spin_square``, and it extends it to fractional ones.
+    """
+    xp = get_xp(dm)
+    na = float(xp.sum(dm[0] * s1e))
+    nb = float(xp.sum(dm[1] * s1e))
+    return 0.25 * (na - nb) ** 2 + 0.5 * (na + nb) - _trace_dsds(dm[0], s1e, dm[1])
+
+
+def make_dm_similarity(dm, dm_ref, s1e) -> float:
+    """tr(D S D_ref S) / sqrt(tr(D S D S) tr(D_ref S D_ref S)), one spin.
+
+    1 when the two densities coincide; for integer occupations it is the mean squared projection of one
+    occupied space onto the other.
+    """
+    a = _trace_dsds(dm, s1e, dm_ref)
+    n1 = _trace_dsds(dm, s1e, dm)
+    n2 = _trace_dsds(dm_ref, s1e, dm_ref)
+    if n1 < 1e-14 and n2 < 1e-14:
+        return 1.0
+    if n1 < 1e-14 or n2 < 1e-14:
+        return 0.0
+    return float(a / np.sqrt(n1 * n2))
+
+
+def make_aufbau_like(target):
+    """Aufbau occupations with the same electrons per spin as ``target`` (same layout)."""
+    xp = get_xp(target)
+    full = 2.0 if target.ndim == 1 else 1.0
+    rows = to_host(target).reshape(-1, target.shape[-1])
+    out = np.zeros_like(rows, dtype=float)
+    for row_in, row_out in zip(rows, out):
+        n = row_in.sum()
+        k = int(np.floor(n / full + 1e-10))
+        row_out[:k] = full
+        if k < row_out.size:
+            row_out[k] = n - k * full
+    out = out.reshape(target.shape)
+    return out if xp is np else xp.asarray(out)
+
+
+def make_target_check(dm, c_ref, target, s1e):
+    """Per-spin overlap with the target and the collapse flag; theory §1.3.
+
+    Parameters
+    ----------
+    dm : ndarray, shape (2, nao, nao)
+        Final per-spin density.
+    c_ref, target : ndarray
+        Reference (ground-state) orbitals and the target occupations on them (either layout).
+
+    Returns
+    -------
+    overlap : ndarray, shape (2,)
+        ``make_dm_similarity`` of the final and target densities, per spin (host).
+    collapsed : bool
+        True when some spin overlaps the target less than ``LOST_OVERLAP``, or, for a non-aufbau target, lies
+        closer to the aufbau density with the same electron counts than to the target (variational collapse).
+    """
+    dm_target = make_spin_dms(c_ref, target)
+    overlap = np.array([make_dm_similarity(dm[s], dm_target[s], s1e) for s in range(2)])
+    collapsed = bool(overlap.min() < LOST_OVERLAP)
+    aufbau = make_aufbau_like(target)
+    if not np.allclose(to_host(aufbau), to_host(target), atol=OCC_TOL, rtol=0):
+        dm_aufbau = make_spin_dms(c_ref, aufbau)
+        to_aufbau = np.array([make_dm_similarity(dm[s], dm_aufbau[s], s1e) for s in range(2)])
+        collapsed = collapsed or bool(np.any(to_aufbau > overlap + 1e-8))
+    return overlap, collapsed
