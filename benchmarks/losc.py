@@ -86,7 +86,8 @@ import numpy as np  # noqa: E402
 from pyscf import gto, lib  # noqa: E402
 
 from deltascf import kernels, run_state  # noqa: E402
-from deltascf.functionals.losc import (  # noqa: E402
+from deltascf.corrections.losc import (  # noqa: E402
+    LoscInputs,
     LoscSettings,
     make_coulomb_diag,
     make_grid_integrals,
@@ -94,7 +95,7 @@ from deltascf.functionals.losc import (  # noqa: E402
     make_losc_correction,
     make_orbitalets,
 )
-from deltascf.functionals.xc import make_dfa_weights  # noqa: E402
+from deltascf.corrections.xc import make_dfa_weights  # noqa: E402
 
 LABELS = {"water": "water/6-31G", "benzene": "benzene/def2-SVP"}
 STEPS = ("dipole", "localization", "coulomb", "grid", "kappa", "energy")
@@ -164,7 +165,8 @@ def losc_breakdown(mol, result, settings: LoscSettings) -> dict:
         kappas.append(kappa)
     if same:
         c_los, kappas, idxs, convs, sweeps = (v * 2 for v in (c_los, kappas, idxs, convs, sweeps))
-    frozen = (tuple(c_los), tuple(kappas), tuple(idxs), tuple(convs), tuple(sweeps), a_x, a_hf)
+    frozen = LoscInputs(c_lo=tuple(c_los), kappa=tuple(kappas), co_index=tuple(idxs), localization_converged=tuple(convs),
+                        sweeps=tuple(sweeps), a_x=a_x, a_hf=a_hf)
     res, t["energy"] = _timed(make_losc_correction, mol, result, settings, frozen=frozen)
     return {"times": t, "total_s": sum(t.values()), "result": res}
 

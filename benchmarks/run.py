@@ -121,7 +121,7 @@ import pyscf  # noqa: E402
 from pyscf import dft, gto, lib  # noqa: E402
 
 import deltascf  # noqa: E402
-from deltascf.scf import run_state  # noqa: E402
+from deltascf import run_state  # noqa: E402
 
 lib.num_threads(_THREADS)
 
@@ -322,13 +322,14 @@ PROFILE_KEYS = {
     ("uks.py", "get_veff"): "UKS.get_veff",
     ("rks.py", "initialize_grids"): "grid setup",
     ("hf.py", "get_init_guess"): "initial guess",
-    ("scf.py", "_make_mf"): "deltascf _make_mf",
-    ("scf.py", "get_occ"): "deltascf get_occ (tracking)",
-    ("scf.py", "get_grad"): "deltascf get_grad",
-    ("scf.py", "_finish"): "deltascf _finish",
-    ("scf.py", "make_target_check"): "deltascf make_target_check",
-    ("scf.py", "make_dm_similarity"): "deltascf make_dm_similarity",
-    ("scf.py", "make_spin_square"): "deltascf make_spin_square",
+    ("build.py", "make_mf"): "deltascf make_mf",
+    ("mixin.py", "get_occ"): "deltascf get_occ (tracking)",
+    ("mixin.py", "get_grad"): "deltascf get_grad",
+    ("driver.py", "make_record"): "deltascf make_record",
+    ("mixin.py", "make_final_fock"): "deltascf make_final_fock",
+    ("tracking.py", "make_target_check"): "deltascf make_target_check",
+    ("tracking.py", "make_dm_similarity"): "deltascf make_dm_similarity",
+    ("tracking.py", "make_spin_square"): "deltascf make_spin_square",
 }
 
 

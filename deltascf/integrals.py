@@ -17,7 +17,7 @@ import weakref
 import numpy as np
 from pyscf import lib
 
-__all__ = ["get_eri", "release_eri", "eri_fits", "make_pair_sandwich"]
+__all__ = ["get_eri", "release_eri", "kept_molecule", "eri_fits", "make_pair_sandwich"]
 
 #: the kept ERIs: (weak reference to the Mole, fingerprint, s8 array), or None
 _kept = None
@@ -41,6 +41,12 @@ def release_eri() -> None:
     """Drop the kept ERIs (the arrays live on only where a caller still holds them)."""
     global _kept
     _kept = None
+
+
+def kept_molecule():
+    """The molecule whose ERIs are kept, or None."""
+    kept = _kept
+    return None if kept is None else kept[0]()
 
 
 def _on_mol_deleted(ref) -> None:

@@ -57,31 +57,41 @@ STUDY_KEY = "study_key"
 DEFAULT_LABEL = "result"
 
 
+def _corrections() -> tuple:
+    """The registered correction modules (the registry may grow at run time, so its items key the caches)."""
+    from .corrections import REGISTRY
+
+    return _correction_modules(tuple(REGISTRY.items()))
+
+
 @functools.lru_cache(maxsize=None)
+def _correction_modules(items: tuple) -> tuple:
+    from .corrections import get_correction
+
+    return tuple(get_correction(name) for name, _ in items)
+
+
 def _registry() -> dict:
     """Record classes by name (imported here: io must not import the solvers at module load)."""
-    from .corrections import get_correction, result_types
+    return _registry_of(_corrections())
+
+
+@functools.lru_cache(maxsize=None)
+def _registry_of(corrections: tuple) -> dict:
     from .records import ChargeScan, Method, Provenance, ScfResult, TheoremRow, TheoremTable
 
-    corrections = [get_correction(name) for name, _ in result_types().values()]
     return {c.__name__: c for c in (ScfResult, ChargeScan, TheoremTable, Method, Provenance, TheoremRow,
                                     *(impl.Result for impl in corrections), *(impl.Settings for impl in corrections))}
 
 
-@functools.lru_cache(maxsize=None)
 def record_kinds() -> dict:
     """Record type name -> top-level group: the core records, then each correction's result (its name)."""
-    from .corrections import result_types
-
-    return {**CORE_KINDS, **{type_name: name for type_name, (name, _) in result_types().items()}}
+    return {**CORE_KINDS, **{impl.Result.__name__: impl.NAME for impl in _corrections()}}
 
 
-@functools.lru_cache(maxsize=None)
 def _json_records() -> tuple:
     """Flat settings records stored as JSON attributes (Method, Provenance, every correction's Settings)."""
-    from .corrections import get_correction, result_types
-
-    return ("Method", "Provenance", *(get_correction(name).Settings.__name__ for name, _ in result_types().values()))
+    return ("Method", "Provenance", *(impl.Settings.__name__ for impl in _corrections()))
 
 
 def _kind_aliases() -> dict:

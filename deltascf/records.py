@@ -25,13 +25,15 @@ import numpy as np
 
 __all__ = ["Method", "Correction", "Provenance", "ScfResult", "State", "ChargeScan", "TheoremRow", "TheoremTable",
            "StateSet", "Molecule", "StatesJob", "ScanJob", "TheoremJob", "Task", "CorrectionResult", "OptionInfo",
-           "option", "check_value", "MAX_POINTS", "REFERENCES", "TRACKINGS", "SCAN_MODES", "CORRECTION_MODES", "show_value"]
+           "option", "check_value", "DEFAULT_POINTS", "MAX_POINTS", "N_VIRTUAL", "REFERENCES", "TRACKINGS", "SCAN_MODES", "CORRECTION_MODES", "show_value"]
 
 REFERENCES = ("uks", "rks", "uhf", "rhf")
 TRACKINGS = ("imom", "mom")
 SCAN_MODES = ("scf", "ensemble")
-#: most points a δ grid may have
-MAX_POINTS = 10_000
+#: δ points of a scan by default, and the most a δ grid may have
+DEFAULT_POINTS, MAX_POINTS = 11, 10_000
+#: lowest empty orbitals per spin given an addition channel by ``channels="valence"``
+N_VIRTUAL = 3
 #: how a correction is applied: after the SCF, or inside it with frozen ingredients (theory §5.8)
 CORRECTION_MODES = ("post", "scf")
 
@@ -612,7 +614,7 @@ class ScanJob(_Record):
     channel: str
     state: str = "ground"
     deltas: tuple | None = None
-    points: int = option(11, "evenly spaced δ points in [0, 1]", lo=2, hi=MAX_POINTS)
+    points: int = option(DEFAULT_POINTS, "evenly spaced δ points in [0, 1]", lo=2, hi=MAX_POINTS)
     mode: str = option("scf", "route: self-consistent points or ensemble densities", choices=SCAN_MODES)
 
     def __post_init__(self):
@@ -627,7 +629,7 @@ class TheoremJob(_Record):
 
     state: str = "ground"
     channels: object = "frontier"
-    n_virtual: int = option(3, "empty orbitals per spin of the valence channel set", lo=0)
+    n_virtual: int = option(N_VIRTUAL, "empty orbitals per spin of the valence channel set", lo=0)
 
     def __post_init__(self):
         if not isinstance(self.channels, str):

@@ -17,17 +17,13 @@ from pyscf.data.elements import chemcore
 
 from ..corrections import check_correction, make_corrected_orbital_energy, run_correction
 from ..occupations import Channel, Label, Occupation, SpecError, make_channel_degeneracy
-from ..records import Method, ScfResult, TheoremRow, TheoremTable, make_provenance
+from ..records import N_VIRTUAL, Method, ScfResult, TheoremRow, TheoremTable, make_provenance
 from ..scf import make_method, run_state
 from ..study import open_study
 from ..tracking import make_matched_orbital
 
 __all__ = ["TheoremRow", "TheoremTable", "chemical_potentials", "make_channels", "make_relative_label",
            "N_VIRTUAL"]
-
-#: lowest empty orbitals per spin given an addition channel by ``channels="valence"``
-N_VIRTUAL = 3
-
 
 def make_relative_label(occ: np.ndarray, p: int) -> str:
     """HOMO-k / LUMO+k name of orbital p within one spin's occupations (energy order)."""

@@ -90,7 +90,7 @@ def _text(help: str, metavar: str | None = None, choices=None) -> OptionInfo:
 def options() -> tuple:
     """Every option, in the order of ``--help``."""
     return (
-        Option("molecule", (), _text("XYZ file (Angstrom), or a TOML input file (docs/cli.md)"),
+        Option("molecule", (), _text("XYZ file (Angstrom), or a TOML input file (docs/api.md)"),
                toml=("molecule", "xyz"), group="molecule", target="molecule"),
         Option("atom", ("--atom",), _text('PySCF atom string, e.g. "O 0 0 0; H 0 -0.757 0.587; H 0 0.757 0.587" '
                                           "(Angstrom)"), toml=("molecule", "atom"), group="molecule",

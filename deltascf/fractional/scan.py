@@ -12,7 +12,7 @@ from scipy.interpolate import CubicSpline
 
 from ..corrections import check_correction, make_corrected_orbital_energy, run_correction
 from ..occupations import Channel, Occupation, make_channel_degeneracy
-from ..records import MAX_POINTS, SCAN_MODES, ChargeScan, Method, ScfResult, make_provenance
+from ..records import DEFAULT_POINTS, MAX_POINTS, SCAN_MODES, ChargeScan, Method, ScfResult, make_provenance
 from ..scf import make_ensemble_energies, make_method, run_state
 from ..spin import make_spin_dms
 from ..study import open_study
@@ -20,8 +20,6 @@ from ..tracking import make_matched_orbital
 
 __all__ = ["ChargeScan", "scan_charge", "make_deltas", "make_line_deviation", "make_curvatures",
            "make_fd_derivative", "make_janak_residual", "make_extrapolated_dm", "DEFAULT_POINTS", "MAX_POINTS"]
-
-DEFAULT_POINTS = 11
 
 
 # -- pure analysis (theory (2.3), (2.4), (3.1)) -----------------------------------------------

@@ -243,16 +243,19 @@ def test_missing_and_foreign_files(tmp_path, h_scan):
 
 
 def _fail_after(monkeypatch, n):
-    """Make the writer raise after ``n`` fields have been written (a crash mid-write)."""
-    real, calls = dio._write_value, []
+    """Make HDF5 raise after ``n`` datasets and attributes have been written (a crash mid-write)."""
+    calls = []
 
-    def flaky(group, name, value):
-        if len(calls) >= n:
-            raise RuntimeError("simulated crash")
-        calls.append(name)
-        return real(group, name, value)
+    def flaky(real):
+        def write(obj, name, *args, **kwargs):
+            if len(calls) >= n:
+                raise RuntimeError("simulated crash")
+            calls.append(name)
+            return real(obj, name, *args, **kwargs)
+        return write
 
-    monkeypatch.setattr(dio, "_write_value", flaky)
+    monkeypatch.setattr(h5py.Group, "create_dataset", flaky(h5py.Group.create_dataset))
+    monkeypatch.setattr(h5py.AttributeManager, "__setitem__", flaky(h5py.AttributeManager.__setitem__))
     return calls
 
 

@@ -55,10 +55,10 @@ def test_only_the_latest_molecule_is_kept():
     integrals.get_eri(b)
     assert integrals.get_eri(a) is not eri_a  # evaluated again: b had replaced it
     integrals.release_eri()
-    assert integrals._kept is None
+    assert integrals.kept_molecule() is None
     integrals.get_eri(a)
     del a  # the ERIs go with their molecule
-    assert integrals._kept is None
+    assert integrals.kept_molecule() is None
 
 
 def test_eri_not_kept_when_it_does_not_fit():
