@@ -166,6 +166,59 @@ def test_ground_from_another_basis_refused(make_mol, water_b3lyp_ground):
         run_state(make_mol(basis="sto-3g"), "b3lyp", "a:HOMO->LUMO", ground=water_b3lyp_ground)
 
 
+@pytest.mark.parametrize("other, fragment", [
+    (dict(charge=1, spin=1), "charge 1 and spin 1"),  # the same basis: one electron fewer
+    (dict(atom="O 0 0 0; H 0 -0.8 0.6; H 0 0.8 0.6"), "another molecule"),
+    (dict(atom="H 0 -0.757 0.587; O 0 0 0; H 0 0.757 0.587"), "another molecule"),  # atoms in another order
+])
+def test_ground_of_another_molecule_refused(make_mol, other, fragment):
+    """Labels resolve against the given ground state, so one of another molecule would give a wrong state."""
+    mol = make_mol(basis="sto-3g")
+    ground = run_state(make_mol(**{"basis": "sto-3g", **other}), "hf", reference="uhf")
+    with pytest.raises(ValueError, match=fragment):
+        run_state(mol, "hf", "a:HOMO->LUMO", reference="uhf", ground=ground)
+
+
+def test_ground_that_never_ran_refused(make_mol):
+    mol = make_mol(basis="sto-3g")
+    with pytest.raises(ValueError, match="ground: .*no orbitals"):
+        run_state(mol, "hf", "a:HOMO->LUMO", ground=dft.UKS(mol))
+
+
+def test_ground_without_orbital_energies(water_631g, water_b3lyp_ground):
+    """A mean-field object with orbitals but no mo_energy: the energies are computed from its density."""
+    holder = dft.UKS(water_631g)
+    holder.mo_coeff, holder.mo_occ = np.array(water_b3lyp_ground.mo_coeff), np.array(water_b3lyp_ground.mo_occ)
+    r = run_state(water_631g, "b3lyp", "a:HOMO->LUMO", ground=holder, **TIGHT)
+    ref = run_state(water_631g, "b3lyp", "a:HOMO->LUMO", ground=water_b3lyp_ground, **TIGHT)
+    assert_allclose(r.e_tot, ref.e_tot, rtol=0, atol=E_ATOL)
+    assert r.degenerate == ref.degenerate == "" and r.converged and not r.collapsed
+
+
+def test_final_fock_is_built_for_the_final_density(water_631g, water_b3lyp_ground):
+    """The record's orbitals diagonalize a fresh F[D] of its own density within each occupation group, and
+    make_final_fock rebuilds V[D] when the last Fock build belonged to another density."""
+    from deltascf.scf import make_final_fock, make_mf, wrap
+
+    x = run_state(water_631g, "b3lyp", "a:HOMO->LUMO", ground=water_b3lyp_ground, **TIGHT)
+    mf = make_mf(water_631g, x.method)
+    fock = mf.get_fock(dm=make_spin_dms(x.mo_coeff, x.mo_occ))
+    for s in range(2):
+        f_mo = x.mo_coeff[s].T @ fock[s] @ x.mo_coeff[s]
+        assert_allclose(np.diag(f_mo), x.mo_energy[s], rtol=0, atol=1e-7)
+        for v in np.unique(x.mo_occ[s]):
+            idx = np.flatnonzero(x.mo_occ[s] == v)
+            block = f_mo[np.ix_(idx, idx)]
+            assert np.abs(block - np.diag(np.diag(block))).max() < 1e-7
+    mf = wrap(make_mf(water_631g, x.method))
+    mf.kernel()
+    final = make_final_fock(mf)
+    n = mf.n_fock
+    mf.get_veff(mf.mol, make_spin_dms(x.mo_coeff, x.mo_occ))  # the last build now belongs to another density
+    assert_allclose(make_final_fock(mf), final, rtol=0, atol=1e-10)
+    assert mf.n_fock == n + 2
+
+
 def test_restricted_refuses_open_shell(make_mol):
     with pytest.raises(ValueError, match="spin 0"):
         run_state(make_mol(basis="sto-3g", spin=2), "hf", reference="rhf")
