@@ -139,11 +139,18 @@ _NUMBER = OptionInfo(help="a number", kind=float)
 
 
 def check_fields(record) -> None:
-    """Check and normalize every option field of a frozen settings record in place (from ``__post_init__``)."""
+    """Check and normalize every option field of a frozen settings record in place (from ``__post_init__``).
+
+    None is accepted only where it is the field's default (an optional setting such as ``grid_level``).
+    """
     for f in dataclasses.fields(record):
         info = f.metadata.get("option")
         value = getattr(record, f.name)
-        if info is None or value is None:
+        if info is None:
+            continue
+        if value is None:
+            if f.default is not None:
+                raise ValueError(f"{f.name} must be given, got None")
             continue
         object.__setattr__(record, f.name, check_value(value, info, f.name))
 
@@ -585,7 +592,8 @@ class Molecule(_Record):
     spin: int = option(0, "2S = N_alpha - N_beta", lo=0)
 
     def __post_init__(self):
-        object.__setattr__(self, "atom", tuple((str(s), tuple(float(x) for x in xyz)) for s, xyz in self.atom))
+        # + 0.0: -0.0 and 0.0 are one coordinate (and one task key)
+        object.__setattr__(self, "atom", tuple((str(s), tuple(float(x) + 0.0 for x in xyz)) for s, xyz in self.atom))
         check_fields(self)
 
     def build(self, verbose: int = 0):

@@ -73,6 +73,7 @@ def map_spins(f, *arrays, restricted: bool):
 def make_spin_dms(mo_coeff, mo_occ):
     """Per-spin AO densities (2, nao, nao); a restricted density is split in half.  D_σ = C_σ n_σ C_σᵀ, (1.2)."""
     xp = get_xp(mo_coeff)
+    mo_occ = xp.asarray(mo_occ)  # host occupations with device orbitals (the same object on the host)
     if mo_occ.ndim == 1:
         d = (mo_coeff * (mo_occ / 2)) @ mo_coeff.conj().T
         return xp.stack([d, d])

@@ -229,9 +229,21 @@ def _study(r: _Reader, where, value, opts):
     opts["output"] = r.path(where, value)
 
 
+def _correction(r: _Reader, where, value, opts):
+    from ..records import Correction
+
+    text = r.check(where, value, _TEXT)
+    try:
+        Correction.parse(text)
+    except (ValueError, TypeError) as exc:
+        r.fail(where, str(exc))
+    opts["correction"] = text
+
+
 _SPECIAL = {("molecule", "atom"): _atom, ("molecule", "xyz"): _xyz, ("state", "spec"): _spec,
             ("state", "specs"): _specs, ("scan", "delta"): _delta, ("scan", "deltas"): _deltas,
-            ("chempot", "channels"): _channels, ("output", "json"): _json, ("output", "study"): _study}
+            ("chempot", "channels"): _channels, ("output", "json"): _json, ("output", "study"): _study,
+            ("method", "correction"): _correction}
 
 
 def _linspace(start: float, stop: float, num: int) -> list:
