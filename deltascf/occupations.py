@@ -185,9 +185,15 @@ class Occupation:
         if self.explicit is not None:
             return _resolve_explicit(self.explicit, nmo, restricted)
         occ = _aufbau((na, nb), nmo, restricted)
-        echo = []
+        echo, settings = [], {}
         for it in self.items:
             echo.append(_apply(it, occ, (na, nb), nmo, restricted))
+            if isinstance(it, Setting):  # two settings of one orbital contradict each other
+                slot = echo[-1].split("=")[0]
+                if slot in settings:
+                    raise SpecError(f"{_where(it.label, it.spin)}: sets orbital {slot} again (first set by "
+                                    f"{settings[slot]}); give each orbital one occupation")
+                settings[slot] = str(it)
         if restricted:
             ne = float(occ.sum())
             nel = (ne / 2, ne / 2)

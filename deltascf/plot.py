@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .records import ChargeScan, ScfResult, TheoremTable
 
 __all__ = ["make_energy_curve", "make_deviation_curve", "make_eps_curve", "make_scan_figure",
-           "make_theorem_parity", "make_states_figure", "save_figure", "FORMATS"]
+           "make_theorem_parity", "make_states_figure", "make_points_figure", "save_figure", "FORMATS"]
 
 #: file suffix -> matplotlib format accepted by :func:`save_figure`
 FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
@@ -227,6 +227,25 @@ def make_states_figure(labels, results, ground: "ScfResult") -> "Figure":
     ax.set_ylabel(LABEL_EXCITATION)
     m = ground.method
     ax.set_title(f"excitation energies · {m.xc}/{m.reference}")
+    return fig
+
+
+# -- the finished states of an interrupted scan or table ------------------------------------------
+def make_points_figure(states, title: str) -> "Figure":
+    """E against N (eV, relative to the lowest N) of the states an interrupted job finished."""
+    if not states:
+        raise ValueError("no finished states to plot")
+    ev = HARTREE2EV
+    states = sorted(states, key=lambda r: r.nelectron)
+    n = np.array([r.nelectron for r in states])
+    e = np.array([r.e_tot for r in states])
+    fig = _new_figure((6.0, 4.5))
+    ax = fig.add_subplot()
+    ax.plot(n, (e - e[0]) * ev, marker="o", linestyle="none", label="finished states")
+    ax.set_xlabel(LABEL_N)
+    ax.set_ylabel("E − E(lowest N) / eV")
+    ax.set_title(title)
+    ax.legend()
     return fig
 
 

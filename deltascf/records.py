@@ -113,8 +113,10 @@ def check_value(value, info: OptionInfo, where: str):
             raise ValueError(f"{where} must be a finite number, got {show_value(value)}")
         if info.positive and value <= 0:
             raise ValueError(f"{where} must be positive, got {show_value(value)}")
-        if (info.lo is not None and value < info.lo) or (info.hi is not None and value > info.hi):
-            raise ValueError(f"{where} must lie in [{info.lo:g}, {info.hi:g}], got {show_value(value)}")
+        if info.lo is not None and value < info.lo:
+            raise ValueError(f"{where} must be at least {info.lo:g}, got {show_value(value)}")
+        if info.hi is not None and value > info.hi:
+            raise ValueError(f"{where} must be at most {info.hi:g}, got {show_value(value)}")
         return value
     if info.kind is tuple:  # a pair of numbers (lo, hi) with lo < hi, e.g. an energy window
         if isinstance(value, str) or not isinstance(value, (list, tuple, np.ndarray)) or len(value) != 2:
@@ -262,15 +264,22 @@ class Method(_Record):
                            choices=TRACKINGS)
     density_fit: str | None = option(None, "density fitting with this auxiliary basis", metavar="AUXBASIS")
     grid_level: int | None = option(None, "PySCF grid level 0-9 (default 3)", int, lo=0, hi=9)
-    conv_tol: float = option(1e-9, "energy convergence (Hartree)", positive=True)
-    conv_tol_grad: float | None = option(None, "orbital-gradient convergence (default sqrt(conv_tol))", float,
-                                         positive=True)
+    conv_tol: float = option(1e-9, "energy convergence (Hartree, at most 1e-3)", positive=True, hi=1e-3)
+    conv_tol_grad: float | None = option(None, "orbital-gradient convergence (default sqrt(conv_tol); at most 0.1)",
+                                         float, positive=True, hi=0.1)
     max_cycle: int = option(100, "most SCF cycles", lo=1)
     correction: Correction | None = None
 
     def __post_init__(self):
         check_fields(self)
         object.__setattr__(self, "xc", self.xc.lower())
+        if self.xc != "hf":
+            from pyscf.dft import libxc
+
+            try:
+                libxc.parse_xc(self.xc)
+            except Exception:  # libxc raises KeyError, ValueError or worse for a name it does not know
+                raise ValueError(f"xc: unknown functional {self.xc!r}") from None
         object.__setattr__(self, "correction", Correction.parse(self.correction))
 
     @property
@@ -427,7 +436,8 @@ class CorrectionResult(Protocol):
     """What every correction's result record offers (``LoscResult`` is one); theory §5.
 
     ``mode`` is "post" (the state's own orbitals, corrected energies) or "scf" (a new self-consistent
-    ``state``).  ``e_tot = e_dfa + de``; ``mo_energy`` has the shape of the state's.
+    ``state``).  ``e_tot = e_dfa + de``; ``mo_energy`` has the shape of the state's.  ``notes`` (optional)
+    holds what a reader should be told, one line each (the CLI prints them as warnings).
     """
 
     de: float

@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+import re
+
 from pyscf.data.nist import HARTREE2EV
 
 from .corrections import label_of, name_of
@@ -12,7 +14,7 @@ from .occupations import DEGENERACY_TOL
 from .records import ChargeScan, ScfResult, StateSet, TheoremTable
 
 __all__ = ["make_states_summary", "format_states", "make_scan_summary", "format_scan", "make_theorem_summary",
-           "format_theorem", "make_study_report", "make_report", "make_warnings"]
+           "format_theorem", "make_study_report", "split_study", "make_report", "make_warnings"]
 
 
 def _per_spin_lists(arr) -> list:
@@ -229,13 +231,23 @@ def _flags(what: str, converged: bool, collapsed: bool) -> list:
     return out + ([(f"{what} lost its target configuration", False)] if collapsed else [])
 
 
+def _notes(what: str, corrections) -> list:
+    """The notes of correction records (an empty window, ...), each once."""
+    notes = dict.fromkeys(n for c in corrections for n in getattr(c, "notes", ()))
+    return [(f"{what}: {n}", False) for n in notes]
+
+
 def make_warnings(record) -> list:
     """The warnings of a result, as (message, failed) pairs; ``failed`` marks a calculation that did not
     converge (the CLI's exit code 3)."""
     out = []
     if isinstance(record, StateSet):
+        n0 = sum(record.ground.nelec)
         for label, r in zip(record.labels, record.states):
             out += _flags(f"{label} ({r.spec})", r.converged, r.collapsed)
+            if abs(sum(r.nelec) - n0) > 1e-8:
+                out.append((f"{label} ({r.spec}) has {sum(r.nelec):g} electrons and the ground state {n0:g}: its "
+                             "dE is an energy difference at another N, not an excitation energy", False))
         for label, r in zip(record.labels, record.states):
             out += _degenerate(f"{label} ({r.spec})", r.degenerate)
         for label, c in zip(record.labels, record.corrections):
@@ -250,15 +262,53 @@ def make_warnings(record) -> list:
             out += _flags(f"channel {r.channel}", r.converged, r.collapsed)
         for r in record.rows:
             out += _degenerate(f"channel {r.channel}", r.degenerate)
-    return out
+    what = {StateSet: "run", ChargeScan: "scan", TheoremTable: "theorem table"}[type(record)]
+    return out + _notes(what, getattr(record, "corrections", ()))
+
+
+#: labels of the records a scan or table saves point by point in its study (deltascf.study)
+_POINT = re.compile(r"^(scan|theorem)-([0-9a-f]{12})-(.+)$")
+
+
+def split_study(records: dict):
+    """(records to show, unfinished jobs) of a study file's {(kind, label): record}.
+
+    The points of a finished scan or table are shown through it and left out; those of a job that was
+    interrupted are returned as {"scan-<key>" or "theorem-<key>": {(kind, name): record}}.
+    """
+    jobs, shown = {}, {}
+    for (kind, label), r in records.items():
+        m = _POINT.match(label)
+        if m is None or m.group(3) == "result":
+            shown[(kind, label)] = r
+        if m is not None:
+            jobs.setdefault(f"{m.group(1)}-{m.group(2)}", {})[(kind, m.group(3))] = r
+    partial = {job: points for job, points in jobs.items() if not any(name == "result" for _, name in points)}
+    return shown, partial
+
+
+def _partial_summary(job: str, points: dict):
+    """(JSON object, text) of the finished states of an interrupted scan or table."""
+    states = sorted(((name, r) for (kind, name), r in points.items() if kind == "states"),
+                    key=lambda item: (item[1].nelectron, item[0]))
+    rows = [{"name": name, "n_electrons": r.nelectron, "e_tot": r.e_tot, "converged": r.converged,
+             "collapsed": r.collapsed} for name, r in states]
+    head = f"{'point':<16} {'N':>8} {'E / Eh':>18} {'conv':>5}"
+    lines = [f"{job}: interrupted, {len(rows)} finished state(s); run the same command again to finish it", head,
+             "-" * len(head)]
+    lines += [f"{row['name']:<16} {row['n_electrons']:>8.3f} {row['e_tot']:>18.10f} "
+              f"{('yes' if row['converged'] else 'NO') + ('!' if row['collapsed'] else ''):>5}" for row in rows]
+    return {"interrupted": True, "states": rows}, "\n".join(lines)
 
 
 def make_study_report(records: dict):
     """(JSON object, text) for the records of a study file, {(kind, label): record}.
 
     States are reported against the one labelled "ground" (else the lowest energy), with their corrections
-    when the file holds them; scans and theorem tables as by ``deltascf scan`` and ``deltascf chempot``.
+    when the file holds them; scans and theorem tables as by ``deltascf scan`` and ``deltascf chempot``; the
+    finished states of an interrupted scan or table as a table of their own.
     """
+    records, partial = split_study(records)
     states = {label: r for (kind, label), r in records.items() if kind == "states"}
     corrections = {}
     for (kind, label), r in records.items():
@@ -283,4 +333,8 @@ def make_study_report(records: dict):
         elif kind in corrections and label not in states:
             summary.setdefault(kind, {})[label] = _correction_summary(r)
             text.append(f"{label_of(kind)} {label!r}: dE = {r.de:.8f} Eh, E = {r.e_tot:.10f} Eh ({r.mode})")
+    for job, points in sorted(partial.items()):
+        part, lines = _partial_summary(job, points)
+        summary.setdefault("interrupted", {})[job] = part
+        text.append(lines)
     return summary, "\n\n".join(text) if text else "(no records)"

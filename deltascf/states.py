@@ -4,7 +4,7 @@ from __future__ import annotations
 from .corrections import check_correction, run_correction
 from .occupations import Occupation
 from .records import Method, StateSet, make_provenance
-from .scf import make_method, run_state
+from .scf import check_mol, make_method, run_state
 from .study import open_study
 
 __all__ = ["run_states"]
@@ -27,6 +27,7 @@ def run_states(mol, xc: str | None = None, specs=(), *, method: Method | None = 
         A study file (:mod:`deltascf.study`): states and corrections are saved as they finish, under their
         labels, and a call with the same inputs computes only what is missing.
     """
+    check_mol(mol)
     method = make_method(method, xc, **settings)
     if method.restricted and mol.spin != 0:
         raise ValueError(f"reference {method.reference} needs a closed-shell molecule (spin 0, got {mol.spin}); "

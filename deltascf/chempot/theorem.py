@@ -18,12 +18,12 @@ from pyscf.data.elements import chemcore
 from ..corrections import check_correction, make_corrected_orbital_energy, run_correction
 from ..occupations import Channel, Label, Occupation, SpecError, make_channel_degeneracy
 from ..records import N_VIRTUAL, Method, ScfResult, TheoremRow, TheoremTable, make_provenance
-from ..scf import make_method, run_state
+from ..scf import check_mol, make_method, run_state
 from ..study import open_study
 from ..tracking import make_matched_orbital
 
-__all__ = ["TheoremRow", "TheoremTable", "chemical_potentials", "make_channels", "make_relative_label",
-           "N_VIRTUAL"]
+__all__ = ["TheoremRow", "TheoremTable", "chemical_potentials", "make_channels", "resolve_channels",
+           "make_relative_label", "N_VIRTUAL"]
 
 def make_relative_label(occ: np.ndarray, p: int) -> str:
     """HOMO-k / LUMO+k name of orbital p within one spin's occupations (energy order)."""
@@ -61,6 +61,20 @@ def make_channels(mo_occ: np.ndarray, which, ncore: int = 0, n_virtual: int = N_
     return out
 
 
+def resolve_channels(channels, mo_occ) -> list:
+    """The orbital index of each channel in a state with ``mo_occ`` (2, nmo); SpecError for a channel that cannot
+    act on it, or for two channels that are one (``remove:a:HOMO`` and ``remove:a:4``)."""
+    seen, out = {}, []
+    for ch in channels:
+        p = ch.resolve(mo_occ)
+        key = (ch.kind, ch.spin, p)
+        if key in seen:
+            raise SpecError(f"{seen[key]} and {ch} are the same channel ({ch.kind}:{ch.spin}:{p}); give it once")
+        seen[key] = ch
+        out.append(p)
+    return out
+
+
 def chemical_potentials(mol, xc: str | None = None, state="ground", channels="frontier", *,
                         method: Method | None = None, start: ScfResult | None = None, ground=None,
                         n_virtual: int = N_VIRTUAL, callback=None, study=None, verbose: int = 0,
@@ -86,6 +100,7 @@ def chemical_potentials(mol, xc: str | None = None, state="ground", channels="fr
         A study file (:mod:`deltascf.study`): every converged state is saved as it finishes, and a call with the
         same inputs computes only what is missing.
     """
+    check_mol(mol)
     method = make_method(method, xc, **settings)
     if method.restricted:
         raise ValueError("chemical potentials need an unrestricted reference (uks or uhf): the N±1 "
@@ -98,8 +113,7 @@ def chemical_potentials(mol, xc: str | None = None, state="ground", channels="fr
         chans = make_channels(target, channels, ncore, n_virtual)
         if not chans:
             raise SpecError("no channels to compute")
-        for ch in chans:
-            ch.resolve(target)
+        resolve_channels(chans, target)
     check_correction(mol, method)
     job = {"state": str(occupation), "n_virtual": n_virtual,
            "channels": [str(c) for c in chans] if chans is not None else str(channels)}
@@ -121,6 +135,7 @@ def _table(mol, method, occupation, channels, ncore, n_virtual, start, ground, s
     chans = make_channels(start.mo_occ, channels, ncore, n_virtual)
     if not chans:
         raise SpecError("no channels to compute")
+    resolve_channels(chans, start.mo_occ)
     s1e = mol.intor_symmetric("int1e_ovlp")
     kind = method.correction.name if method.correction is not None else None
     start_corr = None if kind is None else \

@@ -5,12 +5,14 @@
 ``--output`` study, and :mod:`deltascf.report` prints the record and its warnings.
 
 Exit codes: 0 ok, 2 bad input (one line on stderr, no traceback), 3 some state did not converge (results
-still printed, flagged), 130 interrupted (the study stays resumable).
+still printed, flagged), 130 interrupted by Ctrl-C and 143 by SIGTERM (the study stays resumable).
 """
 from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import sys
 
 from .molecule import build_mol, check_xc, parse_atom_string, read_xyz
@@ -18,20 +20,28 @@ from .options import COMMANDS as COMPUTE, InputError, build_parser, correction_d
 
 __all__ = ["main", "console", "make_task", "build_parser", "InputError"]
 
-EXIT_OK, EXIT_INPUT, EXIT_NOT_CONVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
+EXIT_OK, EXIT_INPUT, EXIT_NOT_CONVERGED, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 3, 130, 143
 
 
 # -- output files ------------------------------------------------------------------------------------
 def _check_output(path: str | None) -> None:
+    """An output path deltascf can replace atomically: a regular file (or none yet) in a writable directory.
+
+    A link is followed, so its target is checked: a link to /dev/null or to a directory is refused rather than
+    replaced.
+    """
     if path in (None, "-"):
         return
-    parent = os.path.dirname(os.path.abspath(path))
+    real = os.path.realpath(path)
+    parent = os.path.dirname(real)
+    if os.path.isdir(real):
+        raise InputError(f"{path}: is a directory")
+    if os.path.lexists(real) and not os.path.isfile(real):
+        raise InputError(f"{path}: is not a regular file ({real}); choose a file path")
     if not os.path.isdir(parent):
         raise InputError(f"{path}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise InputError(f"{path}: directory {parent} is not writable")
-    if os.path.isdir(path):
-        raise InputError(f"{path}: is a directory")
 
 
 def _write_json(path: str, obj) -> None:
@@ -165,7 +175,7 @@ def _scan_job(args, mol, method):
 def _theorem_job(args, mol, method):
     from pyscf.data.elements import chemcore
 
-    from ..chempot import make_channels
+    from ..chempot import make_channels, resolve_channels
     from ..occupations import SpecError
     from ..records import TheoremJob
 
@@ -175,8 +185,7 @@ def _theorem_job(args, mol, method):
         channels = make_channels(target, args.channels, chemcore(mol), args.n_virtual)
         if not channels:
             raise SpecError("no channels")
-        for ch in channels:
-            ch.resolve(target)
+        resolve_channels(channels, target)
     except SpecError as exc:
         raise InputError(f"--channels {args.channels!r}: {exc}") from None
     try:
@@ -286,13 +295,6 @@ def _cmd_compute(args) -> int:
 
 
 # -- report and plot ---------------------------------------------------------------------------------------
-def _is_point(label: str) -> bool:
-    """A record saved point by point by a scan or table (drawn and reported with its scan or table)."""
-    import re
-
-    return re.match(r"^(scan|theorem)-[0-9a-f]{12}-", label) is not None and not label.endswith("-result")
-
-
 def _load_study(path) -> dict:
     from ..io import load_all
 
@@ -305,8 +307,7 @@ def _load_study(path) -> dict:
 def _cmd_report(args) -> int:
     from ..report import make_study_report
 
-    records = _load_study(args.study)
-    summary, text = make_study_report({k: r for k, r in records.items() if not _is_point(k[1])})
+    summary, text = make_study_report(_load_study(args.study))
     if args.json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
@@ -315,15 +316,17 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_plot(args) -> int:
-    from ..plot import FORMATS, make_scan_figure, make_states_figure, make_theorem_parity, save_figure
+    from ..plot import (FORMATS, make_points_figure, make_scan_figure, make_states_figure, make_theorem_parity,
+                        save_figure)
+    from ..report import split_study
 
     root, suffix = os.path.splitext(args.out)
     if suffix.lower() not in FORMATS:
         raise InputError(f"{args.out}: choose a figure file ending in {', '.join(FORMATS)}")
     _check_output(args.out)
-    records = _load_study(args.study)
+    records, partial = split_study(_load_study(args.study))
     figures = []
-    states = {label: r for (kind, label), r in records.items() if kind == "states" and not _is_point(label)}
+    states = {label: r for (kind, label), r in records.items() if kind == "states"}
     if states:
         labels = sorted(states, key=lambda k: (k != "ground", states[k].e_tot))
         figures.append(("states", "all", make_states_figure(labels, [states[k] for k in labels], states[labels[0]])))
@@ -332,6 +335,9 @@ def _cmd_plot(args) -> int:
             figures.append((kind, label, make_scan_figure(r)))
         elif kind == "theorem":
             figures.append((kind, label, make_theorem_parity(r)))
+    for job, points in sorted(partial.items()):
+        done = [r for (kind, _), r in points.items() if kind == "states"]
+        figures.append(("interrupted", job, make_points_figure(done, f"{job} (interrupted)")))
     if not figures:
         raise InputError(f"{args.study}: no states, scans or theorem tables to draw")
     for kind, label, fig in figures:
@@ -369,9 +375,36 @@ def _check_required(args) -> None:
             raise InputError(f"{o.flags[0]} is required (on the command line or in the input file)")
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (batch schedulers, ``timeout``), handled like Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated
+
+
+#: a value that starts like a negative number ("-30,10"), which argparse would take for an option
+_NEGATIVE = re.compile(r"^-\.?\d")
+
+
+def _join_negative_values(argv: list) -> list:
+    """``--flag -30,10`` as ``--flag=-30,10``, for the flags that take a value."""
+    takes_value = {flag for o in options() for flag in o.flags if o.action is None}
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] in takes_value and i + 1 < len(argv) and _NEGATIVE.match(argv[i + 1]):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv=None) -> int:
     parser = build_parser()
-    argv = sys.argv[1:] if argv is None else list(argv)
+    argv = _join_negative_values(sys.argv[1:] if argv is None else list(argv))
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
     try:
         args = parser.parse_args(argv)
         if args.version:
@@ -389,11 +422,21 @@ def main(argv=None) -> int:
     except InputError as exc:
         print(f"deltascf: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         saved = getattr(args, "output", None) if "args" in locals() else None
         where = f"; finished points are in {saved}, re-run the same command to resume" if saved else ""
-        print(f"deltascf: interrupted{where}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        word = "terminated" if isinstance(exc, _Terminated) else "interrupted"
+        print(f"deltascf: {word}{where}", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 def console() -> None:  # pragma: no cover - the installed entry point

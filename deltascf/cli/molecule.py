@@ -7,21 +7,27 @@ import warnings
 
 from .options import InputError
 
-__all__ = ["read_xyz", "parse_atom_string", "build_mol", "check_xc", "MIN_DISTANCE_ANGSTROM"]
+__all__ = ["read_xyz", "parse_atom_string", "build_mol", "check_xc", "MIN_DISTANCE_ANGSTROM",
+           "MAX_COORDINATE_ANGSTROM"]
 
 #: atoms closer than this (Angstrom) are refused as a malformed geometry
 MIN_DISTANCE_ANGSTROM = 0.1
+#: coordinates beyond this (Angstrom) are refused: integrals of such geometries overflow
+MAX_COORDINATE_ANGSTROM = 1e4
 
 
 def _element_charge(symbol: str) -> int:
+    """Nuclear charge of an element symbol (labels such as ``H1`` or ``C_a`` allowed) or atomic number."""
     from pyscf.data.elements import ELEMENTS
 
     std = symbol.strip()
+    if std.isdigit():
+        if 0 < int(std) < len(ELEMENTS):
+            return int(std)
+        raise InputError(f"unknown element {symbol!r} (atomic numbers run from 1 to {len(ELEMENTS) - 1})")
     core = std.rstrip("0123456789").split("_")[0]
     names = {e.upper(): z for z, e in enumerate(ELEMENTS)}
     if core.upper() not in names or core.upper() == "X":
-        if core.isdigit() and 0 < int(core) < len(ELEMENTS):
-            return int(core)
         raise InputError(f"unknown element {symbol!r}")
     return names[core.upper()]
 
@@ -54,13 +60,19 @@ def _parse_atom_line(line: str, where: str):
     if len(fields) != 4:
         raise InputError(f"{where}: expected 'Element x y z', got {line.strip()!r}")
     sym = fields[0]
-    _element_charge(sym)
+    z = _element_charge(sym)
+    if sym.isdigit():  # an atomic number: written as its symbol, which every program reads
+        from pyscf.data.elements import ELEMENTS
+
+        sym = ELEMENTS[z]
     try:
         xyz = tuple(float(f) for f in fields[1:])
     except ValueError:
         raise InputError(f"{where}: non-numeric coordinate in {line.strip()!r}") from None
     if not all(math.isfinite(v) for v in xyz):
         raise InputError(f"{where}: non-finite coordinate in {line.strip()!r}")
+    if max(abs(v) for v in xyz) > MAX_COORDINATE_ANGSTROM:
+        raise InputError(f"{where}: coordinate beyond {MAX_COORDINATE_ANGSTROM:g} Angstrom in {line.strip()!r}")
     return sym, xyz
 
 

@@ -129,6 +129,18 @@ class LoscResult(_Record):
         """ΔE_LOSC (the CorrectionResult interface)."""
         return self.de_losc
 
+    @property
+    def notes(self) -> tuple:
+        """What a reader should know about this correction (the CorrectionResult interface): an energy window
+        that held no canonical orbital of a spin, so that nothing of it was corrected; a localization that
+        stopped at its sweep limit."""
+        spins = "ab" if len(self.co_index) == 2 else ("",)
+        out = [f"the LOSC window {self.settings.window} eV holds no canonical orbital{' of spin ' + s if s else ''}: "
+               "nothing there is corrected" for s, idx in zip(spins, self.co_index) if not idx]
+        out += [f"the LOSC localization{' of spin ' + s if s else ''} stopped after {n} sweeps without converging"
+                for s, ok, n in zip(spins, self.localization_converged, self.sweeps) if not ok]
+        return tuple(out)
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class LoscInputs(_Record):
@@ -320,10 +332,7 @@ def _window_index(mo_energy: np.ndarray, window) -> np.ndarray:
     if window is None:
         return np.arange(mo_energy.size)
     e_ev = mo_energy * HARTREE2EV
-    idx = np.flatnonzero((e_ev >= window[0]) & (e_ev < window[1]))
-    if idx.size == 0:
-        raise CorrectionUnsupported(f"LOSC window {window} eV holds no canonical orbitals")
-    return idx
+    return np.flatnonzero((e_ev >= window[0]) & (e_ev < window[1]))  # may be empty: nothing is corrected
 
 
 def make_losc_inputs(mol, result: ScfResult, settings: LoscSettings, eri=None) -> LoscInputs:

@@ -13,18 +13,22 @@ from scipy.interpolate import CubicSpline
 from ..corrections import check_correction, make_corrected_orbital_energy, run_correction
 from ..occupations import Channel, Occupation, make_channel_degeneracy
 from ..records import DEFAULT_POINTS, MAX_POINTS, SCAN_MODES, ChargeScan, Method, ScfResult, make_provenance
-from ..scf import make_ensemble_energies, make_method, run_state
+from ..scf import check_mol, make_ensemble_energies, make_method, run_state
 from ..spin import make_spin_dms
 from ..study import open_study
 from ..tracking import make_matched_orbital
 
+#: the smallest spacing of a δ grid
+MIN_DELTA_STEP = 1e-6
+
 __all__ = ["ChargeScan", "scan_charge", "make_deltas", "make_line_deviation", "make_curvatures",
-           "make_fd_derivative", "make_janak_residual", "make_extrapolated_dm", "DEFAULT_POINTS", "MAX_POINTS"]
+           "make_fd_derivative", "make_janak_residual", "make_extrapolated_dm", "DEFAULT_POINTS", "MAX_POINTS",
+           "MIN_DELTA_STEP"]
 
 
 # -- pure analysis (theory (2.3), (2.4), (3.1)) -----------------------------------------------
 def make_deltas(deltas=None, points: int = DEFAULT_POINTS) -> np.ndarray:
-    """A validated δ grid: sorted, distinct, within [0, 1], 2 to ``MAX_POINTS`` points."""
+    """A validated δ grid: sorted, within [0, 1], 2 to ``MAX_POINTS`` points at least ``MIN_DELTA_STEP`` apart."""
     if deltas is None:
         if isinstance(points, bool) or int(points) != points or points < 2:
             raise ValueError(f"a scan needs at least 2 points, got {points!r}")
@@ -40,6 +44,9 @@ def make_deltas(deltas=None, points: int = DEFAULT_POINTS) -> np.ndarray:
         raise ValueError("δ values must lie in [0, 1]")
     if np.any(np.diff(d) <= 0.0):
         raise ValueError("δ values must be sorted in increasing order without repeats")
+    if np.any(np.diff(d) < MIN_DELTA_STEP):
+        raise ValueError(f"δ values must lie at least {MIN_DELTA_STEP:g} apart (closer points make the "
+                         "finite differences of the Janak check meaningless)")
     return d
 
 
@@ -167,6 +174,7 @@ def scan_charge(mol, xc: str | None = None, state="ground", channel="add:a:LUMO"
     -------
     ChargeScan
     """
+    check_mol(mol)
     method = make_method(method, xc, **settings)
     if mode not in SCAN_MODES:
         raise ValueError(f"unknown scan mode {mode!r}; choose scf or ensemble")

@@ -6,7 +6,17 @@ from pyscf import dft, scf
 from ..integrals import get_eri
 from ..records import Method
 
-__all__ = ["make_mf", "shared_eri", "check_auxbasis"]
+__all__ = ["make_mf", "shared_eri", "check_auxbasis", "check_mol"]
+
+
+def check_mol(mol) -> None:
+    """Refuse what is not a built PySCF molecule with a clear ValueError naming ``mol``."""
+    from pyscf import gto
+
+    if not isinstance(mol, gto.Mole):
+        raise ValueError(f"mol: expected a pyscf.gto.Mole, got {type(mol).__name__}")
+    if not getattr(mol, "_built", False) or mol.natm == 0:
+        raise ValueError("mol: the molecule is not built; call mol.build() (or make it with pyscf.gto.M)")
 
 
 def check_auxbasis(mol, auxbasis: str) -> None:

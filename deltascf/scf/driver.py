@@ -15,7 +15,7 @@ from ..occupations import Occupation, ResolvedOccupation, format_degenerate_grou
 from ..records import Correction, Method, ScfResult, make_provenance
 from ..spin import make_spin_dms, map_spins, nelec_of, per_spin, stack_spins, to_unrestricted
 from ..tracking import make_canonical_orbitals, make_spin_square, make_target_check
-from .build import make_mf, shared_eri
+from .build import check_mol, make_mf, shared_eri
 from .mixin import make_final_fock, make_final_grad, wrap
 
 __all__ = ["run_state", "run_scf_with_correction", "make_method", "make_record", "purify_singlet",
@@ -170,6 +170,7 @@ def run_state(mol, xc: str | None = None, state="ground", *, method: Method | No
     ScfResult
         Its ``method`` is the parent functional's (``method.base``).
     """
+    check_mol(mol)
     method = make_method(method, xc, **settings).base
     occupation = Occupation.parse(state)
     mol_given, mol = mol, mol.copy()  # the shared ERIs belong to the caller's molecule

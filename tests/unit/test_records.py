@@ -340,9 +340,11 @@ def test_drivers_take_their_defaults_from_method_and_the_jobs(h_atom):
 
 
 def test_method_normalization():
-    m = Method(xc="  B3LYP ", reference="UKS", tracking=" MOM", conv_tol=1, max_cycle=np.int64(7), grid_level=2)
+    m = Method(xc="  B3LYP ", reference="UKS", tracking=" MOM", conv_tol=np.float32(0.5) / 1024,
+               max_cycle=np.int64(7), grid_level=2)
     assert (m.xc, m.reference, m.tracking) == ("b3lyp", "uks", "mom")
-    assert type(m.conv_tol) is float and m.conv_tol == 1.0 and type(m.max_cycle) is int and m.max_cycle == 7
+    assert type(m.conv_tol) is float and m.conv_tol == 0.5 / 1024 and type(m.max_cycle) is int and m.max_cycle == 7
+    assert type(Method(grid_level=2, max_cycle=3).max_cycle) is int
     explicit = Method(correction=Correction("losc", "scf", LoscSettings()))
     short = Method(correction="losc:scf")
     assert short.correction == Correction("losc", "scf", LoscSettings()) and short == explicit
@@ -358,6 +360,8 @@ def test_method_normalization():
     ({"grid_level": -1}, "grid_level"),
     ({"grid_level": 2.0}, "grid_level"),
     ({"conv_tol": -1}, "conv_tol"),
+    ({"conv_tol": 1}, "conv_tol"),  # looser than 1 mEh is not a converged SCF
+    ({"conv_tol_grad": 0.5}, "conv_tol_grad"),
     ({"conv_tol": 0}, "conv_tol"),
     ({"conv_tol": float("nan")}, "conv_tol"),
     ({"conv_tol": float("inf")}, "conv_tol"),
