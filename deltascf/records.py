@@ -1,8 +1,8 @@
 """Frozen records: the settings of a computation, its results, and the inputs of a task.  No numerics.
 
 * :class:`Method` is the one source of settings: each field carries its default, allowed values and help
-  (:func:`option`), and the command line, the TOML reader and ``--print-python`` are generated from them
-  (``deltascf.cli.options``).  Every driver takes ``method=``.
+  (:func:`deltascf.settings.option`), and the command line, the TOML reader and ``--print-python`` are generated
+  from them (``deltascf.cli.options``).  Every driver takes ``method=``.
 * Results (:class:`ScfResult`, :class:`ChargeScan`, :class:`TheoremTable`, :class:`StateSet`) carry their
   :class:`Provenance`: the deltascf and PySCF versions and the molecule's user-level inputs, beside the method.
 * A :class:`Task` (a :class:`Molecule`, a :class:`Method` and a job: :class:`StatesJob`, :class:`ScanJob` or
@@ -17,15 +17,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from .settings import check_fields, option
+
 __all__ = ["Method", "Correction", "Provenance", "ScfResult", "State", "ChargeScan", "TheoremRow", "TheoremTable",
-           "StateSet", "Molecule", "StatesJob", "ScanJob", "TheoremJob", "Task", "CorrectionResult", "OptionInfo",
-           "option", "check_value", "DEFAULT_POINTS", "MAX_POINTS", "N_VIRTUAL", "REFERENCES", "TRACKINGS", "SCAN_MODES", "CORRECTION_MODES", "show_value"]
+           "StateSet", "Molecule", "StatesJob", "ScanJob", "TheoremJob", "Task", "CorrectionResult", "DEFAULT_POINTS",
+           "MAX_POINTS", "N_VIRTUAL", "REFERENCES", "TRACKINGS", "SCAN_MODES", "CORRECTION_MODES", "make_key",
+           "make_provenance", "molecule_inputs", "frozen_array"]
 
 REFERENCES = ("uks", "rks", "uhf", "rhf")
 TRACKINGS = ("imom", "mom")
@@ -36,125 +38,6 @@ DEFAULT_POINTS, MAX_POINTS = 11, 10_000
 N_VIRTUAL = 3
 #: how a correction is applied: after the SCF, or inside it with frozen ingredients (theory §5.8)
 CORRECTION_MODES = ("post", "scf")
-
-
-# -- field metadata: defaults, allowed values and help, read by the CLI -----------------------------------
-@dataclass(frozen=True, slots=True)
-class OptionInfo:
-    """What a settings field accepts.  ``kind`` is str, int or float; the checks are those of :func:`check_value`."""
-
-    help: str
-    kind: type = str
-    choices: tuple | None = None
-    lo: float | None = None
-    hi: float | None = None
-    positive: bool = False
-    metavar: str | None = None
-    cli: bool = True  # offered as a flag (and a TOML key) by the command line
-
-
-def option(default, help: str, kind: type | None = None, **kw):
-    """A dataclass field whose metadata (:class:`OptionInfo`) describes the option.
-
-    ``default`` may be ``dataclasses.MISSING`` for a required field.
-    """
-    if kind is None:
-        kind = type(default) if default not in (None, dataclasses.MISSING) else str
-    return field(default=default, metadata={"option": OptionInfo(help=help, kind=kind, **kw)})
-
-
-def option_info(record_type, name: str) -> OptionInfo | None:
-    """The :class:`OptionInfo` of field ``name`` of a settings record type, or None."""
-    for f in dataclasses.fields(record_type):
-        if f.name == name:
-            return f.metadata.get("option")
-    raise KeyError(name)
-
-
-def show_value(value, limit: int = 48) -> str:
-    """A value as a user would write it (TOML style for booleans and non-finite floats), one line."""
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, dict):
-        text = "a table {" + ", ".join(str(k) for k in value) + "}"
-    elif isinstance(value, float) and not math.isfinite(value):
-        text = "nan" if value != value else ("inf" if value > 0 else "-inf")
-    elif isinstance(value, (str, int, float, list, tuple)) or value is None:
-        text = repr(value)
-    else:  # TOML dates and times
-        text = f"{type(value).__name__} {value}"
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def check_value(value, info: OptionInfo, where: str):
-    """``value`` checked against ``info``; returns it normalized, or raises ValueError naming ``where``.
-
-    Strict about types (a boolean is not an integer, a string is not a number), so that the API, the CLI and
-    TOML files accept exactly the same values and say the same thing about the others.
-    """
-    if info.kind is int:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            raise ValueError(f"{where} must be an integer, got {show_value(value)}")
-        value = int(value)
-        if (info.lo is not None and value < info.lo) or (info.hi is not None and value > info.hi):
-            if info.hi is None:
-                raise ValueError(f"{where} must be an integer >= {info.lo:g}, got {value}")
-            raise ValueError(f"{where} must be an integer in {info.lo:g}..{info.hi:g}, got {value}")
-        return value
-    if info.kind is float:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise ValueError(f"{where} must be a number, got {show_value(value)}")
-        try:
-            value = float(value)
-        except OverflowError:
-            raise ValueError(f"{where} is too large") from None
-        if not math.isfinite(value):
-            raise ValueError(f"{where} must be a finite number, got {show_value(value)}")
-        if info.positive and value <= 0:
-            raise ValueError(f"{where} must be positive, got {show_value(value)}")
-        if info.lo is not None and value < info.lo:
-            raise ValueError(f"{where} must be at least {info.lo:g}, got {show_value(value)}")
-        if info.hi is not None and value > info.hi:
-            raise ValueError(f"{where} must be at most {info.hi:g}, got {show_value(value)}")
-        return value
-    if info.kind is tuple:  # a pair of numbers (lo, hi) with lo < hi, e.g. an energy window
-        if isinstance(value, str) or not isinstance(value, (list, tuple, np.ndarray)) or len(value) != 2:
-            raise ValueError(f"{where} must be two numbers [lo, hi], got {show_value(value)}")
-        lo, hi = (check_value(v, _NUMBER, f"{where}[{k}]") for k, v in enumerate(value))
-        if not lo < hi:
-            raise ValueError(f"{where} needs lo < hi (low < high), got {show_value([lo, hi])}")
-        return (lo, hi)
-    if not isinstance(value, str):
-        raise ValueError(f"{where} must be a string, got {show_value(value)}")
-    if not value.strip():
-        raise ValueError(f"{where} must not be empty")
-    if info.choices is not None:
-        key = value.strip().lower()
-        if key not in info.choices:
-            raise ValueError(f"{where} must be one of {', '.join(info.choices)}, got {show_value(value)}")
-        return key
-    return value.strip()
-
-
-_NUMBER = OptionInfo(help="a number", kind=float)
-
-
-def check_fields(record) -> None:
-    """Check and normalize every option field of a frozen settings record in place (from ``__post_init__``).
-
-    None is accepted only where it is the field's default (an optional setting such as ``grid_level``).
-    """
-    for f in dataclasses.fields(record):
-        info = f.metadata.get("option")
-        value = getattr(record, f.name)
-        if info is None:
-            continue
-        if value is None:
-            if f.default is not None:
-                raise ValueError(f"{f.name} must be given, got None")
-            continue
-        object.__setattr__(record, f.name, check_value(value, info, f.name))
 
 
 # -- base behaviour: frozen arrays, pickling through the constructor ----------------------------------------

@@ -19,8 +19,8 @@ import dataclasses
 from dataclasses import dataclass
 
 from ..corrections import REGISTRY, get_correction
-from ..records import (CORRECTION_MODES, Method, Molecule, OptionInfo, ScanJob, TheoremJob, check_value,
-                       show_value)
+from ..records import CORRECTION_MODES, Method, Molecule, ScanJob, TheoremJob
+from ..settings import OptionInfo, check_value, show_value
 
 __all__ = ["Option", "COMMANDS", "options", "option_defaults", "toml_keys", "build_parser", "parse_cli_value",
            "correction_dests", "InputError"]

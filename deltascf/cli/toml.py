@@ -17,7 +17,6 @@ with a ``[chempot]`` table, else ``run``.
 from __future__ import annotations
 
 import difflib
-import math
 import os
 import re
 
@@ -29,7 +28,8 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10 with the tomli bac
     except ModuleNotFoundError:
         tomllib = None
 
-from ..records import MAX_POINTS, OptionInfo, check_value, show_value
+from ..records import MAX_POINTS
+from ..settings import OptionInfo, check_value, show_value
 from .options import COMMANDS, options, toml_keys
 
 __all__ = ["InputFileError", "read_input", "join_values"]

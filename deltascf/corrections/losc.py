@@ -18,9 +18,10 @@ from scipy.special import erf, erfc
 
 from .._backend import kernel
 from ..integrals import get_eri, make_pair_sandwich
-from ..records import OptionInfo, ScfResult, _Record, frozen_array
+from ..records import ScfResult, _Record, frozen_array
+from ..settings import OptionInfo, check_value
 from ..spin import make_spin_dms, per_spin, spin_factor
-from .xc import CorrectionUnsupported, LoscUnsupported, make_dfa_weights
+from .xc import LoscUnsupported, make_dfa_weights
 
 __all__ = ["NAME", "LABEL", "LoscSettings", "LoscResult", "LoscInputs", "LoscUnsupported", "make_orbitalets",
            "make_kappa", "make_local_occupation", "make_losc_energy", "make_losc_potential", "make_losc_mo_energy",
@@ -67,8 +68,6 @@ class LoscSettings:
         if self.kappa_coulomb == "df" and not self.auxbasis:
             raise ValueError("kappa_coulomb='df' needs an auxbasis (e.g. '6-31g')")
         if self.window is not None:
-            from ..records import check_value
-
             object.__setattr__(self, "window", check_value(self.window, OPTIONS["window"], "LOSC window"))
         if self.weights is not None:
             object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))

@@ -14,7 +14,8 @@ import numpy as np
 
 from deltascf.corrections.losc import (make_local_occupation, make_losc_energy, make_losc_mo_energy,
                                        make_losc_potential)
-from deltascf.records import OptionInfo, ScfResult, _Record, frozen_array
+from deltascf.records import ScfResult, _Record, frozen_array
+from deltascf.settings import OptionInfo
 from deltascf.spin import make_spin_dms, per_spin, spin_factor
 
 NAME = "fshift"

@@ -8,7 +8,7 @@ import pytest
 
 from deltascf import Method
 from deltascf.cli import main
-from deltascf.cli.options import build_parser, option_defaults, options, toml_keys
+from deltascf.cli.options import build_parser, option_defaults, toml_keys
 from deltascf.cli.script import make_python_script
 from deltascf.corrections import REGISTRY, get_correction
 
