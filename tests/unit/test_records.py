@@ -25,7 +25,8 @@ from deltascf import (ChargeScan, Correction, Method, Molecule, Provenance, Scan
 from deltascf.chempot import chemical_potentials
 from deltascf.corrections.losc import LoscResult, LoscSettings, run_scf_losc
 from deltascf.fractional import scan_charge
-from deltascf.records import DEFAULT_POINTS, N_VIRTUAL, REFERENCES, TRACKINGS, option_info
+from deltascf.records import DEFAULT_POINTS, N_VIRTUAL, REFERENCES, TRACKINGS
+from deltascf.settings import option_info
 from deltascf.scf import make_method
 from tolerances import E_ATOL, GEOM_ATOL
 
