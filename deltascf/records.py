@@ -24,7 +24,7 @@ import numpy as np
 
 from .settings import check_fields, option
 
-__all__ = ["Method", "Correction", "Provenance", "ScfResult", "State", "ChargeScan", "TheoremRow", "TheoremTable",
+__all__ = ["Record", "Method", "Correction", "Provenance", "ScfResult", "State", "ChargeScan", "TheoremRow", "TheoremTable",
            "StateSet", "Molecule", "StatesJob", "ScanJob", "TheoremJob", "Task", "CorrectionResult", "DEFAULT_POINTS",
            "MAX_POINTS", "N_VIRTUAL", "REFERENCES", "TRACKINGS", "SCAN_MODES", "CORRECTION_MODES", "make_key",
            "make_provenance", "molecule_inputs", "frozen_array"]
@@ -48,8 +48,11 @@ def frozen_array(x, dtype=float) -> np.ndarray:
     return arr
 
 
-class _Record:
-    """Pickling through the constructor: ``__post_init__`` runs again, so arrays come back read-only copies."""
+class Record:
+    """Base of every frozen record (a correction's result record too).
+
+    Pickling goes through the constructor: ``__post_init__`` runs again, so arrays come back read-only copies.
+    """
 
     __slots__ = ()
 
@@ -83,7 +86,7 @@ def _tuplify(x):
 
 # -- the correction a method applies ------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class Correction(_Record):
+class Correction(Record):
     """A delocalization correction: its registry ``name``, ``mode`` ("post" or "scf") and ``settings``.
 
     ``settings`` is the correction's own frozen settings record (``LoscSettings`` for LOSC); None or a dict
@@ -133,7 +136,7 @@ class Correction(_Record):
 
 
 @dataclass(frozen=True, slots=True)
-class Method(_Record):
+class Method(Record):
     """How every state of a computation is made: functional, reference, grids, SCF settings and correction.
 
     ``xc`` is any PySCF xc string or ``"hf"``; for ``xc="hf"`` the KS and HF reference names mean the same.
@@ -189,7 +192,7 @@ class Method(_Record):
 
 
 @dataclass(frozen=True, slots=True)
-class Provenance(_Record):
+class Provenance(Record):
     """Where a record came from: the deltascf and PySCF versions and the molecule's user-level inputs.
 
     ``molecule`` is canonical JSON of the inputs that define the molecule (atoms, basis, charge, spin, unit,
@@ -228,7 +231,7 @@ def make_provenance(mol) -> Provenance:
 
 # -- results ---------------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True, eq=False)
-class ScfResult(_Record):
+class ScfResult(Record):
     """One self-consistent state (ground, ΔSCF or fractional).
 
     Shapes: unrestricted ``mo_energy``/``mo_occ`` (2, nmo) and ``mo_coeff`` (2, nao, nmo); restricted (nmo,)
@@ -333,7 +336,7 @@ class CorrectionResult(Protocol):
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class ChargeScan(_Record):
+class ChargeScan(Record):
     """E(δ) along one channel; δ = 0 is the lower-N end, δ = 1 the upper-N end; theory §2.
 
     ``orbital`` is the channel orbital's index in state I; ``orbitals`` its index at every point (tracked by
@@ -388,7 +391,7 @@ class ChargeScan(_Record):
 
 
 @dataclass(frozen=True, slots=True)
-class TheoremRow(_Record):
+class TheoremRow(Record):
     """One channel of the theorem table (Hartree); theory §3.3.
 
     ``eps`` is ε_p of state I (T1 for a removal, T3 for an addition); ``eps_neighbour`` is ε of the same orbital
@@ -424,7 +427,7 @@ class TheoremRow(_Record):
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class TheoremTable(_Record):
+class TheoremTable(Record):
     """Chemical potentials of state I against its orbital energies; theory §3.
 
     With a correction, ``corrections`` holds the record of I, then of each neighbour.
@@ -449,7 +452,7 @@ class TheoremTable(_Record):
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class StateSet(_Record):
+class StateSet(Record):
     """The states of one ``run``: the ground state first, with their corrections when the method has one."""
 
     labels: tuple
@@ -476,7 +479,7 @@ class StateSet(_Record):
 
 # -- the inputs of a task --------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class Molecule(_Record):
+class Molecule(Record):
     """A molecule as a user gives it: atoms (symbol, (x, y, z) in Angstrom), basis, charge, spin (2S)."""
 
     atom: tuple
@@ -498,7 +501,7 @@ class Molecule(_Record):
 
 
 @dataclass(frozen=True, slots=True)
-class StatesJob(_Record):
+class StatesJob(Record):
     """``run``: the ground state and each spec (labels ``ground``, ``state1``, …)."""
 
     specs: tuple = ()
@@ -509,7 +512,7 @@ class StatesJob(_Record):
 
 
 @dataclass(frozen=True, slots=True)
-class ScanJob(_Record):
+class ScanJob(Record):
     """``scan``: E(N ± δ) of ``state`` along ``channel`` over ``deltas`` (or ``points`` evenly spaced)."""
 
     channel: str
@@ -525,7 +528,7 @@ class ScanJob(_Record):
 
 
 @dataclass(frozen=True, slots=True)
-class TheoremJob(_Record):
+class TheoremJob(Record):
     """``chempot``: the theorem table of ``state`` for ``channels`` ("frontier", "valence" or a list)."""
 
     state: str = "ground"
@@ -542,7 +545,7 @@ JOBS = {"run": StatesJob, "scan": ScanJob, "chempot": TheoremJob}
 
 
 @dataclass(frozen=True, slots=True)
-class Task(_Record):
+class Task(Record):
     """A molecule, a method and a job: everything a worker needs; ``key`` hashes it stably."""
 
     molecule: Molecule

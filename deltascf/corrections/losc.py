@@ -18,7 +18,7 @@ from scipy.special import erf, erfc
 
 from .._backend import kernel
 from ..integrals import get_eri, make_pair_sandwich
-from ..records import ScfResult, _Record, frozen_array
+from ..records import ScfResult, Record, frozen_array
 from ..settings import OptionInfo, check_value
 from ..spin import make_spin_dms, per_spin, spin_factor
 from .xc import LoscUnsupported, make_dfa_weights
@@ -90,7 +90,7 @@ def make_settings(fit_basis: str | None = None, window=None) -> "LoscSettings":
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class LoscResult(_Record):
+class LoscResult(Record):
     """One LOSC correction of one state (Hartree).
 
     Per-spin entries (``c_lo``, ``kappa``, ``lam``, ``co_index``: the canonical orbitals in the window) are
@@ -142,7 +142,7 @@ class LoscResult(_Record):
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class LoscInputs(_Record):
+class LoscInputs(Record):
     """Orbitalets and curvature of one state, per spin: what SCF-LOSC freezes; theory §5.8.
 
     ``terms(dm, s1e)`` gives the AO potential H_LOSC (5.7) and ΔE_LOSC (5.6) at any density with these

@@ -14,7 +14,7 @@ import numpy as np
 
 from deltascf.corrections.losc import (make_local_occupation, make_losc_energy, make_losc_mo_energy,
                                        make_losc_potential)
-from deltascf.records import ScfResult, _Record, frozen_array
+from deltascf.records import ScfResult, Record, frozen_array
 from deltascf.settings import OptionInfo
 from deltascf.spin import make_spin_dms, per_spin, spin_factor
 
@@ -31,7 +31,7 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class Result(_Record):
+class Result(Record):
     de: float
     e_dfa: float
     e_tot: float
@@ -57,7 +57,7 @@ def check(mol, method) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Frozen(_Record):
+class Frozen(Record):
     c_lo: tuple
     kappa: tuple
 
