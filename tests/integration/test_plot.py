@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from pyscf.data.nist import HARTREE2EV as EV
+from tolerances import IDENTICAL
 
 from deltascf import plot, run_state
 from deltascf.chempot import chemical_potentials
@@ -84,7 +85,7 @@ def test_deviation_curve(scan):
     assert ax.get_xlabel() == "δ" and ax.get_ylabel() == "D(δ) / eV"
     data, zero = ax.get_lines()
     assert_allclose(data.get_xydata(), np.column_stack([scan.delta, scan.e_dev * EV]), rtol=0, atol=PLOT_ATOL)
-    assert_allclose(zero.get_ydata(), [0.0, 0.0], rtol=0, atol=0)
+    assert_allclose(zero.get_ydata(), [0.0, 0.0], rtol=0, atol=IDENTICAL)
     (note,) = ax.texts
     d_half = scan.deviation_half * EV
     assert d_half < 0  # B3LYP H atom: convex
@@ -125,7 +126,7 @@ def test_theorem_parity(table):
     assert_allclose(squares.get_xydata(), [[row.mu * EV, row.eps_neighbour * EV]], rtol=0, atol=PLOT_ATOL)
     # the diagonal is y = x and spans every point
     xy = diagonal.get_xydata()
-    assert_allclose(xy[:, 0], xy[:, 1], rtol=0, atol=0)
+    assert_allclose(xy[:, 0], xy[:, 1], rtol=0, atol=IDENTICAL)
     values = np.array([row.mu, row.eps, row.eps_neighbour]) * EV
     assert xy[:, 0].min() < values.min() and xy[:, 0].max() > values.max()
     assert [t.get_text() for t in ax.texts] == [f"{row.channel} ({row.label})"]

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from pyscf import gto
-from tolerances import E_ATOL
+from tolerances import E_ATOL, EXACT_ATOL, QUOTED_4DP_ATOL, ROUNDOFF_ATOL
 
 from deltascf import run_state
 from deltascf.fractional import make_deltas, scan_charge
@@ -48,7 +48,7 @@ def test_scan_ends_equal_separate_runs(water_631g, water_x, scan_add, scan_remov
     k = run_state(water_631g, "b3lyp", f"a:HOMO->LUMO,b:{parent}=0", ground=g, **TIGHT)
     assert_allclose(scan_remove.e_tot[0], k.e_tot, rtol=0, atol=E_ATOL)
     assert_allclose(scan_remove.e_tot[-1], water_x.e_tot, rtol=0, atol=E_ATOL)
-    assert_allclose(scan_remove.n_electrons, 9.0 + scan_remove.delta, rtol=0, atol=1e-12)
+    assert_allclose(scan_remove.n_electrons, 9.0 + scan_remove.delta, rtol=0, atol=EXACT_ATOL)
 
 
 @pytest.mark.parametrize("name", ["scan_add", "scan_remove"])
@@ -59,7 +59,7 @@ def test_janak_along_excited_state_scans(name, request):
     assert scan.janak_residual <= JANAK_SCAN_ATOL
     # the channel orbital keeps its occupation δ at every point
     for r, k, d in zip(scan.points, scan.orbitals, scan.delta):
-        assert r.mo_occ[scan.spin, k] == pytest.approx(d, abs=1e-12)
+        assert r.mo_occ[scan.spin, k] == pytest.approx(d, abs=EXACT_ATOL)
 
 
 def test_excited_state_curves_are_convex_for_b3lyp(scan_add, scan_remove):
@@ -67,7 +67,7 @@ def test_excited_state_curves_are_convex_for_b3lyp(scan_add, scan_remove):
         assert scan.deviation_half < 0  # delocalization error
         assert scan.curvature_fit > 0 and scan.curvature_janak > 0 and scan.curvature_half > 0
         assert scan.max_abs_deviation == pytest.approx(np.abs(scan.e_dev).max())
-        assert scan.slope == pytest.approx(scan.e_tot[-1] - scan.e_tot[0], abs=1e-14)
+        assert scan.slope == pytest.approx(scan.e_tot[-1] - scan.e_tot[0], abs=ROUNDOFF_ATOL)
 
 
 @pytest.mark.parametrize("xc,sign", [("b3lyp", -1), ("hf", +1)])
@@ -90,7 +90,7 @@ def test_one_electron_hf_is_linear(cases, atom):
         assert scan.max_abs_deviation <= max(LINEAR_ATOL, case["tolerance"])
         # one-electron HF: ε of the channel orbital is the slope at every δ (route a)
         if mode == "scf":
-            assert_allclose(scan.eps, scan.slope, rtol=0, atol=1e-8)
+            assert_allclose(scan.eps, scan.slope, rtol=0, atol=E_ATOL)
 
 
 def test_ensemble_route_matches_scf_ends_and_bends_less(water_631g, water_x, scan_add):
@@ -110,10 +110,10 @@ def test_frac_hydrogen_b3lyp_scan(cases):
     mol = gto.M(atom=s["atom"], basis=s["basis"], spin=s["spin"], verbose=0)
     scan = scan_charge(mol, "b3lyp", "ground", "remove:a:HOMO", **TIGHT)
     ref = {float(k): v for k, v in case["values"].items()}
-    assert_allclose(scan.delta, sorted(ref), rtol=0, atol=1e-14)
+    assert_allclose(scan.delta, sorted(ref), rtol=0, atol=ROUNDOFF_ATOL)
     assert_allclose(scan.e_tot, [ref[d] for d in sorted(ref)], rtol=0, atol=case["tolerance"])
-    assert_allclose(scan.n_electrons, scan.delta, rtol=0, atol=1e-12)
-    assert scan.deviation_half == pytest.approx(-0.0440, abs=1e-4)  # theory §5.12
+    assert_allclose(scan.n_electrons, scan.delta, rtol=0, atol=EXACT_ATOL)
+    assert scan.deviation_half == pytest.approx(-0.0440, abs=QUOTED_4DP_ATOL)  # theory §5.12
 
 
 def test_frac_carbon_psi4_scan(cases):

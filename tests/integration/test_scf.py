@@ -5,7 +5,17 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from pyscf import dft, gto
-from tolerances import E_ATOL, FD_ATOL
+from tolerances import (
+    E_ATOL,
+    EXACT_ATOL,
+    FD_ATOL,
+    FOCK_ATOL,
+    GRAD_ATOL,
+    IDENTICAL,
+    ORB_ATOL,
+    PARITY_ATOL,
+    ROUNDOFF_ATOL,
+)
 
 from deltascf import Occupation, ScfResult, purify_singlet, run_state
 from deltascf.spin import make_spin_dms
@@ -22,7 +32,7 @@ def test_tracking_from_aufbau_reproduces_ground(water_631g, water_b3lyp_ground):
         r = run_state(water_631g, "b3lyp", spec, ground=g, conv_tol=1e-10)
         assert r.converged and not r.collapsed
         assert_allclose(r.e_tot, g.e_tot, rtol=0, atol=E_ATOL)
-        assert_allclose(r.mo_occ, g.mo_occ, rtol=0, atol=0)
+        assert_allclose(r.mo_occ, g.mo_occ, rtol=0, atol=IDENTICAL)
 
 
 def test_ground_equals_plain_pyscf(water_631g, water_b3lyp_ground):
@@ -43,7 +53,7 @@ def test_spin_flip_triplet_equals_aufbau_triplet(make_mol, xc):
     assert flip.nelec == (6.0, 4.0)
     aufbau = run_state(make_mol(basis="6-31g", spin=2), xc, **TIGHT)
     assert_allclose(flip.e_tot, aufbau.e_tot, rtol=0, atol=E_ATOL)
-    assert flip.s2 == pytest.approx(aufbau.s2, abs=1e-6)
+    assert flip.s2 == pytest.approx(aufbau.s2, abs=ORB_ATOL)
     assert not flip.collapsed
 
 
@@ -51,15 +61,15 @@ def test_spin_flip_triplet_equals_aufbau_triplet(make_mol, xc):
 def test_occupations_sum_to_n(water_631g, water_b3lyp_ground, spec):
     r = run_state(water_631g, "b3lyp", spec, ground=water_b3lyp_ground)
     target = r.target_occ
-    assert_allclose(r.mo_occ.sum(axis=1), target.sum(axis=1), rtol=0, atol=1e-12)
-    assert_allclose(sum(r.nelec), r.mo_occ.sum(), rtol=0, atol=1e-12)
+    assert_allclose(r.mo_occ.sum(axis=1), target.sum(axis=1), rtol=0, atol=EXACT_ATOL)
+    assert_allclose(sum(r.nelec), r.mo_occ.sum(), rtol=0, atol=EXACT_ATOL)
     # tracking keeps the multiset of occupation values
-    assert_allclose(np.sort(r.mo_occ, axis=1), np.sort(target, axis=1), rtol=0, atol=0)
+    assert_allclose(np.sort(r.mo_occ, axis=1), np.sort(target, axis=1), rtol=0, atol=IDENTICAL)
     assert r.converged and not r.collapsed
 
 
 def _tracked_index(r: ScfResult, spin: int, value: float) -> int:
-    (idx,) = np.flatnonzero(np.abs(r.mo_occ[spin] - value) < 1e-12)
+    (idx,) = np.flatnonzero(np.abs(r.mo_occ[spin] - value) < EXACT_ATOL)
     return int(idx)
 
 
@@ -81,7 +91,7 @@ def test_restricted_and_unrestricted_doubles_agree(make_mol):
     u = run_state(mol, "b3lyp", "a:HOMO->LUMO,b:HOMO->LUMO", reference="uks", **TIGHT)
     assert r.mo_occ.max() == 2.0 and r.restricted
     assert_allclose(r.e_tot, u.e_tot, rtol=0, atol=E_ATOL)
-    assert abs(u.s2) < 1e-6
+    assert abs(u.s2) < ORB_ATOL
 
 
 def test_mom_and_imom_reach_the_same_state(water_631g, water_b3lyp_ground):
@@ -96,7 +106,7 @@ def test_convergence_uses_full_orbital_gradient(water_631g, water_b3lyp_ground):
     """The recorded gradient covers fractional-fractional and occupied-occupied pairs."""
     r = run_state(water_631g, "b3lyp", "a:HOMO->LUMO,a:LUMO+1=0.3", ground=water_b3lyp_ground, **TIGHT)
     assert r.converged
-    assert r.max_grad < 1e-5
+    assert r.max_grad < GRAD_ATOL
     # a result that stopped early has a large full gradient
     early = run_state(water_631g, "b3lyp", "a:HOMO->LUMO,a:LUMO+1=0.3", ground=water_b3lyp_ground, max_cycle=2)
     assert not early.converged and early.max_grad > r.max_grad
@@ -142,7 +152,7 @@ def test_collapse_is_detected(water_631g, water_b3lyp_ground):
     dm_ground = make_spin_dms(g.mo_coeff, g.mo_occ)
     overlap, collapsed = make_target_check(dm_ground, g.mo_coeff, x.mo_occ, s1e)
     assert collapsed
-    assert overlap[0] == pytest.approx(0.8, abs=1e-10)  # 4 of 5 alpha orbitals shared
+    assert overlap[0] == pytest.approx(0.8, abs=PARITY_ATOL)  # 4 of 5 alpha orbitals shared
     overlap, collapsed = make_target_check(dm_ground, g.mo_coeff, g.mo_occ, s1e)
     assert not collapsed and np.allclose(overlap, 1.0)
 
@@ -151,7 +161,7 @@ def test_purified_singlet_below_mixed_above_triplet(water_631g, water_b3lyp_grou
     x = run_state(water_631g, "b3lyp", "a:HOMO->LUMO", ground=water_b3lyp_ground)
     t = run_state(water_631g, "b3lyp", "b:HOMO->a:LUMO", ground=water_b3lyp_ground)
     e_s = purify_singlet(x, t)
-    assert e_s == pytest.approx(2 * x.e_tot - t.e_tot, abs=1e-14)
+    assert e_s == pytest.approx(2 * x.e_tot - t.e_tot, abs=ROUNDOFF_ATOL)
     assert t.e_tot < x.e_tot < e_s  # singlet above the mixed determinant above the triplet
 
 
@@ -205,17 +215,17 @@ def test_final_fock_is_built_for_the_final_density(water_631g, water_b3lyp_groun
     fock = mf.get_fock(dm=make_spin_dms(x.mo_coeff, x.mo_occ))
     for s in range(2):
         f_mo = x.mo_coeff[s].T @ fock[s] @ x.mo_coeff[s]
-        assert_allclose(np.diag(f_mo), x.mo_energy[s], rtol=0, atol=1e-7)
+        assert_allclose(np.diag(f_mo), x.mo_energy[s], rtol=0, atol=FOCK_ATOL)
         for v in np.unique(x.mo_occ[s]):
             idx = np.flatnonzero(x.mo_occ[s] == v)
             block = f_mo[np.ix_(idx, idx)]
-            assert np.abs(block - np.diag(np.diag(block))).max() < 1e-7
+            assert np.abs(block - np.diag(np.diag(block))).max() < FOCK_ATOL
     mf = wrap(make_mf(water_631g, x.method))
     mf.kernel()
     final = make_final_fock(mf)
     n = mf.n_fock
     mf.get_veff(mf.mol, make_spin_dms(x.mo_coeff, x.mo_occ))  # the last build now belongs to another density
-    assert_allclose(make_final_fock(mf), final, rtol=0, atol=1e-10)
+    assert_allclose(make_final_fock(mf), final, rtol=0, atol=PARITY_ATOL)
     assert mf.n_fock == n + 2
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tolerances import E_ATOL, PARITY_ATOL
 
 from deltascf.cli.options import COMMANDS, option_defaults, toml_keys
 from deltascf.cli.script import make_python_script
@@ -457,8 +458,8 @@ def test_water_run_script_matches_run_state(tmp_path, make_mol):
     ground = deltascf.run_state(mol, "hf", "ground", reference="uhf")
     excited = deltascf.run_state(mol, "hf", "a:HOMO->LUMO", reference="uhf", ground=ground)
     assert [s["label"] for s in summary["states"]] == ["ground", "state1"]
-    assert summary["states"][0]["e_tot"] == pytest.approx(ground.e_tot, abs=1e-8)
-    assert summary["states"][1]["e_tot"] == pytest.approx(excited.e_tot, abs=1e-8)
+    assert summary["states"][0]["e_tot"] == pytest.approx(ground.e_tot, abs=E_ATOL)
+    assert summary["states"][1]["e_tot"] == pytest.approx(excited.e_tot, abs=E_ATOL)
     assert all(s["converged"] for s in summary["states"])
     assert json.loads((tmp_path / "water.json").read_text()) == summary
     # and the command line with the same options prints the same --json object
@@ -466,11 +467,11 @@ def test_water_run_script_matches_run_state(tmp_path, make_mol):
 
     assert main(["run", str(tmp_path / "h2o.xyz"), "--basis", "sto-3g", "--xc", "hf", "--reference", "uhf",
                  "--state", "a:HOMO->LUMO", "--json", str(tmp_path / "cli.json")]) == 0
-    # same object; floats to 1e-10, since the script ran with one thread and this process with more
+    # same object; floats to PARITY_ATOL, since the script ran with one thread and this process with more
     assert_same_json(json.loads((tmp_path / "cli.json").read_text()), summary)
 
 
-def assert_same_json(a, b, atol=1e-10):
+def assert_same_json(a, b, atol=PARITY_ATOL):
     if isinstance(a, dict):
         assert isinstance(b, dict) and a.keys() == b.keys()
         for k in a:
@@ -498,7 +499,7 @@ def test_h_atom_scan_script_matches_scan_charge(tmp_path, make_mol):
                        reference="uhf")
     got = np.array([p["e_tot"] for p in summary["points"]])
     assert [p["delta"] for p in summary["points"]] == [0.0, 0.5, 1.0]
-    np.testing.assert_allclose(got, scan.e_tot, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(got, scan.e_tot, rtol=0, atol=E_ATOL)
     assert summary["mode"] == "scf" and all(p["converged"] for p in summary["points"])
     from deltascf.cli import main
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from pyscf import gto
+from tolerances import IDENTICAL
 
 from deltascf import integrals, run_state
 from deltascf.corrections.losc import make_losc_correction
@@ -25,7 +26,7 @@ def test_pair_sandwich_s8_equals_s4(monkeypatch, block_rows):
     d = np.random.default_rng(4).standard_normal((5, npair))
     ref = d @ eri4 @ d.T
     assert_allclose(integrals.make_pair_sandwich(eri8, d), ref, rtol=0, atol=SANDWICH_ATOL)
-    assert_allclose(integrals.make_pair_sandwich(eri4, d), ref, rtol=0, atol=0)
+    assert_allclose(integrals.make_pair_sandwich(eri4, d), ref, rtol=0, atol=IDENTICAL)
     with pytest.raises(ValueError, match="do not match"):
         integrals.make_pair_sandwich(eri8[:-1], d)
 
@@ -34,7 +35,7 @@ def test_eri_computed_once_per_molecule_and_read_only():
     mol = _water("sto-3g")
     eri = integrals.get_eri(mol)
     assert integrals.get_eri(mol) is eri and not eri.flags.writeable
-    assert_allclose(eri, mol.intor("int2e", aosym="s8"), rtol=0, atol=0)
+    assert_allclose(eri, mol.intor("int2e", aosym="s8"), rtol=0, atol=IDENTICAL)
     mol.basis = "6-31g"  # a rebuilt molecule gets new integrals
     mol.build()
     assert integrals.get_eri(mol).size == mol.intor("int2e", aosym="s8").size != eri.size
@@ -46,7 +47,7 @@ def test_eri_follow_a_new_geometry():
     mol.set_geom_("O 0 0 0; H 0 0.8 0.6; H 0 -0.8 0.6")
     new = integrals.get_eri(mol)
     assert new is not eri and new.size == eri.size
-    assert_allclose(new, mol.intor("int2e", aosym="s8"), rtol=0, atol=0)
+    assert_allclose(new, mol.intor("int2e", aosym="s8"), rtol=0, atol=IDENTICAL)
 
 
 def test_only_the_latest_molecule_is_kept():

@@ -12,7 +12,7 @@ import textwrap
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from tolerances import PARITY_ATOL
+from tolerances import ACCUM_ATOL, E_ATOL, EXACT_ATOL, LOOSE_EXACT_ATOL, PARITY_ATOL, REORDER_ATOL
 
 from deltascf import kernels
 from deltascf.corrections.losc import make_orbitalets
@@ -88,14 +88,14 @@ def test_jacobi_sweep_invariants(impl, m, weights):
         gain = impl(mats, weights, ut, shuffled_pairs(rng, m))
         g_now = cost(mats, weights)
         assert gain >= 0.0
-        assert abs((g_now - g_prev) - gain) <= 1e-9 * max(1.0, abs(g_now))
+        assert abs((g_now - g_prev) - gain) <= LOOSE_EXACT_ATOL * max(1.0, abs(g_now))
         gains.append(gain)
         g_prev = g_now
-        assert_allclose(ut @ ut.T, np.eye(m), rtol=0, atol=1e-12)
-        assert_allclose(mats, mats.transpose(0, 2, 1), rtol=0, atol=1e-12)
-        assert_allclose(np.trace(mats, axis1=1, axis2=2), traces0, rtol=0, atol=1e-11)
+        assert_allclose(ut @ ut.T, np.eye(m), rtol=0, atol=EXACT_ATOL)
+        assert_allclose(mats, mats.transpose(0, 2, 1), rtol=0, atol=EXACT_ATOL)
+        assert_allclose(np.trace(mats, axis1=1, axis2=2), traces0, rtol=0, atol=ACCUM_ATOL)
         # the rotation of ut is the one applied to the matrices (row i of ut = orbitalet i)
-        assert_allclose(np.einsum("ia,qab,jb->qij", ut, mats0, ut), mats, rtol=0, atol=1e-11)
+        assert_allclose(np.einsum("ia,qab,jb->qij", ut, mats0, ut), mats, rtol=0, atol=ACCUM_ATOL)
     assert gains[0] > 0.0  # random input is not a stationary point
     assert gains[-1] < gains[0]
 
@@ -127,15 +127,15 @@ def test_jacobi_pair_angle_beats_brute_force_scan(seed, weights):
         mats, ut = mats0.copy(), np.eye(2)
         gain = impl(mats, weights, ut, pairs)
         g_opt = cost(mats, weights)
-        tol = 1e-12 * max(1.0, abs(g0))
+        tol = EXACT_ATOL * max(1.0, abs(g0))
         assert g_opt >= scan.max() - tol
         assert abs(g_opt - g0 - gain) <= tol
         assert gain >= scan.max() - g0 - tol
         # the scan's best angle lies next to θ* (grid step π/4000); ut = [[c, s], [-s, c]]
         theta = np.arctan2(ut[0, 1], ut[0, 0])
-        assert abs(theta) <= np.pi / 4 + 1e-12
+        assert abs(theta) <= np.pi / 4 + EXACT_ATOL
         assert abs(theta - thetas[np.argmax(scan)]) <= 2 * (thetas[1] - thetas[0])
-        assert_allclose(mats, rotate_pair(mats0, theta), rtol=0, atol=1e-12)
+        assert_allclose(mats, rotate_pair(mats0, theta), rtol=0, atol=EXACT_ATOL)
 
 
 # -- grid_gram ---------------------------------------------------------------------------------
@@ -158,9 +158,9 @@ def test_grid_gram_against_explicit_sums():
     assert x.shape == s.shape == (17, 17)
     assert_allclose(x, np.einsum("g,gi,gj->ij", w, r, r), rtol=0, atol=PARITY_ATOL)
     assert_allclose(s, np.einsum("g,gi,gj->ij", w, np.abs(phi), np.abs(phi)), rtol=0, atol=PARITY_ATOL)
-    assert_allclose(x, x.T, rtol=0, atol=1e-13)
-    assert_allclose(np.diag(s), w @ phi**2, rtol=0, atol=1e-12)
-    assert_allclose(np.diag(x), w @ np.abs(phi) ** (8.0 / 3.0), rtol=0, atol=1e-12)
+    assert_allclose(x, x.T, rtol=0, atol=REORDER_ATOL)
+    assert_allclose(np.diag(s), w @ phi**2, rtol=0, atol=EXACT_ATOL)
+    assert_allclose(np.diag(x), w @ np.abs(phi) ** (8.0 / 3.0), rtol=0, atol=EXACT_ATOL)
     assert np.all(x[3] == 0.0) and np.all(s[3] == 0.0)
     assert np.all(x >= 0.0) and np.all(s >= 0.0)
 
@@ -210,7 +210,7 @@ def test_make_orbitalets_numba_equals_numpy(monkeypatch):
     assert conv_nb and conv_np
     assert sweeps_nb == sweeps_np
     assert_allclose(u_nb, u_np, rtol=0, atol=PARITY_ATOL)
-    assert_allclose(u_nb.T @ u_nb, np.eye(6), rtol=0, atol=1e-12)
+    assert_allclose(u_nb.T @ u_nb, np.eye(6), rtol=0, atol=EXACT_ATOL)
 
 
 def test_make_orbitalets_deterministic_and_stationary(monkeypatch):
@@ -226,11 +226,11 @@ def test_make_orbitalets_deterministic_and_stationary(monkeypatch):
     rotated = np.ascontiguousarray(np.einsum("ai,qab,bj->qij", u1, mats, u1))
     assert cost(rotated, LOSC_WEIGHTS) >= cost(mats, LOSC_WEIGHTS)
     extra = kernels.jacobi_sweep(rotated, LOSC_WEIGHTS, np.eye(6), shuffled_pairs(np.random.default_rng(0), 6))
-    assert extra < 1e-8
+    assert extra < E_ATOL  # the localization cost at convergence (tol=1e-10), like an SCF energy
 
 
 # -- the Python bodies of the Numba kernels ---------------------------------------------------------
-PY_BODY_CHECK = textwrap.dedent("""
+PY_BODY_CHECK = textwrap.dedent(f"""
     import numpy as np
     import deltascf.kernels as k
     assert not hasattr(k.jacobi_sweep, "py_func"), "JIT is on"
@@ -245,8 +245,8 @@ PY_BODY_CHECK = textwrap.dedent("""
         p = pairs[rng.permutation(len(pairs))]
         g1 = k.jacobi_sweep(m1, w, u1, p)
         g2 = k.jacobi_sweep_ref(m2, w, u2, p)
-        assert abs(g1 - g2) <= 1e-10 * max(1.0, g1), (g1, g2)
-        assert np.max(np.abs(m1 - m2)) <= 1e-10 and np.max(np.abs(u1 - u2)) <= 1e-10
+        assert abs(g1 - g2) <= {PARITY_ATOL!r} * max(1.0, g1), (g1, g2)
+        assert np.max(np.abs(m1 - m2)) <= {PARITY_ATOL!r} and np.max(np.abs(u1 - u2)) <= {PARITY_ATOL!r}
     print("OK")
 """)
 

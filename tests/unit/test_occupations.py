@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.linalg import expm
 from scipy.stats import ortho_group
+from tolerances import ACCUM_ATOL, EXACT_ATOL, LOOSE_EXACT_ATOL, ROUNDOFF_ATOL
 
 from deltascf.occupations import (
     OCC_TOL,
@@ -74,9 +75,9 @@ def test_resolve_unrestricted(spec):
         expected[s, i] = v
     r = res(spec)
     assert r.mo_occ.shape == (2, NMO)
-    np.testing.assert_allclose(r.mo_occ, expected, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(r.mo_occ, expected, rtol=0, atol=ROUNDOFF_ATOL)
     assert r.text == text
-    assert r.nelec == pytest.approx(nelec, abs=1e-12)
+    assert r.nelec == pytest.approx(nelec, abs=EXACT_ATOL)
     check_sums(r)
     assert not r.mo_occ.flags.writeable
 
@@ -341,7 +342,7 @@ def test_tracked_near_duplicate_values_not_double_counted():
     # two values within 1e-12 that round to different 12-decimal keys
     occ_ref = np.array([0.3 + 4.9e-13, 0.3 + 5.1e-13, 0.0, 0.0])
     out = make_tracked_occ(np.eye(4), occ_ref)
-    assert out.sum() == pytest.approx(occ_ref.sum(), abs=1e-11)
+    assert out.sum() == pytest.approx(occ_ref.sum(), abs=ACCUM_ATOL)
     assert np.count_nonzero(out) == 2
 
 
@@ -359,12 +360,12 @@ def test_tracked_preserves_occupations(args):
     ovlp = ortho_group.rvs(n, random_state=seed)
     out = make_tracked_occ(ovlp, occ_ref)
     assert out.shape == (n,)
-    assert out.sum() == pytest.approx(occ_ref.sum(), abs=1e-9)
+    assert out.sum() == pytest.approx(occ_ref.sum(), abs=LOOSE_EXACT_ATOL)
     # the new orbitals carry the same multiset of occupations
-    np.testing.assert_allclose(np.sort(out), np.sort(occ_ref), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(np.sort(out), np.sort(occ_ref), rtol=0, atol=LOOSE_EXACT_ATOL)
     # and a pure reordering is followed exactly (up to 12-decimal rounding)
     perm = np.random.default_rng(seed).permutation(n)
-    np.testing.assert_allclose(make_tracked_occ(perm_overlap(perm), occ_ref), permuted(occ_ref, perm), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(make_tracked_occ(perm_overlap(perm), occ_ref), permuted(occ_ref, perm), rtol=0, atol=LOOSE_EXACT_ATOL)
 
 
 # -- degenerate labels (theory §4) -------------------------------------------------------------
