@@ -180,6 +180,8 @@ class Occupation:
             RKS/RHF reference: occupations per spatial orbital in [0, 2].
         """
         na, nb = (int(x) for x in nelec)
+        if max(na, nb) > nmo:
+            raise SpecError(f"{max(na, nb)} electrons of one spin do not fit in {nmo} orbitals")
         if restricted and na != nb:
             raise SpecError("a restricted reference needs a closed-shell ground state (spin 0); use reference uks/uhf")
         if self.explicit is not None:

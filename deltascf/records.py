@@ -135,6 +135,24 @@ class Correction(Record):
         return {"name": self.name, "mode": self.mode, "settings": _plain(self.settings)}
 
 
+def _check_xc(xc: str) -> None:
+    """Refuse an xc string PySCF cannot use, and dispersion suffixes (-d3bj, -d4): ValueError naming ``xc``."""
+    from pyscf.dft import libxc
+    from pyscf.scf.dispersion import parse_dft
+
+    try:
+        base, _, disp = parse_dft(xc)
+    except Exception:
+        raise ValueError(f"xc: unknown functional {xc!r}") from None
+    if disp:
+        raise ValueError(f"xc: {xc!r} asks for a dispersion correction ({disp}), which deltascf does not apply: "
+                         "it adds the same energy to every state of one geometry; give the functional alone")
+    try:
+        libxc.parse_xc(base)
+    except Exception:  # libxc raises KeyError, ValueError or worse for a name it does not know
+        raise ValueError(f"xc: unknown functional {xc!r}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Method(Record):
     """How every state of a computation is made: functional, reference, grids, SCF settings and correction.
@@ -160,12 +178,7 @@ class Method(Record):
         check_fields(self)
         object.__setattr__(self, "xc", self.xc.lower())
         if self.xc != "hf":
-            from pyscf.dft import libxc
-
-            try:
-                libxc.parse_xc(self.xc)
-            except Exception:  # libxc raises KeyError, ValueError or worse for a name it does not know
-                raise ValueError(f"xc: unknown functional {self.xc!r}") from None
+            _check_xc(self.xc)
         object.__setattr__(self, "correction", Correction.parse(self.correction))
 
     @property

@@ -112,7 +112,6 @@ class Study:
     def _open(self, inputs: dict) -> None:
         self._fd = _lock(self.path)
         try:
-            _clear_stale_temporaries(self.path)
             if os.path.exists(self.path):
                 try:
                     key = io.study_key(self.path)
@@ -121,16 +120,19 @@ class Study:
                 if key != self.key:
                     raise StudyMismatch(f"{self.path}: exists and holds results of other inputs; choose a new "
                                         "study file (a re-run resumes only with identical inputs)")
+                _clear_stale_temporaries(self.path)
                 self.records = io.load_all(self.path)  # the file and what an interrupted job left in the journal
                 self._pending = len(journal.read(journal.journal_path(self.path)))
                 self.merge()
             else:
+                _clear_stale_temporaries(self.path)
                 os.ftruncate(self._fd, 0)  # frames without their file cannot be checked: start afresh
                 io.save_many(self.path, [], mol=self.mol,
                              attrs={io.STUDY_KEY: self.key, "study_inputs": json.dumps(inputs, sort_keys=True,
                                                                                       default=str)})
         except BaseException:
-            self._release()
+            # refused: leave the directory as it was (an empty journal is only our lock)
+            self._release(remove_journal=os.fstat(self._fd).st_size == 0)
             raise
 
     def close(self) -> None:

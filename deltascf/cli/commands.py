@@ -40,8 +40,19 @@ def _check_output(path: str | None) -> None:
         raise InputError(f"{path}: is not a regular file ({real}); choose a file path")
     if not os.path.isdir(parent):
         raise InputError(f"{path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"{path}: directory {parent} is not writable")
+    try:  # the temporaries beside it (.<name>.<hex>.tmp, .<name>.journal.tmp) need a longer name
+        limit = os.pathconf(parent, "PC_NAME_MAX") - len(".journal.tmp") - 1
+    except (OSError, ValueError):
+        limit = 200
+    if len(os.path.basename(real)) > limit:
+        raise InputError(f"{path}: the file name is too long (at most {limit} characters here)")
+    import tempfile
+
+    try:  # the real test of a writable directory (permissions, read-only mounts, /proc)
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".deltascf-", suffix=".tmp"):
+            pass
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write in {parent} ({exc.strerror or exc})") from None
 
 
 def _write_json(path: str, obj) -> None:
@@ -75,6 +86,8 @@ def _correction(args):
     from ..records import Correction
 
     chosen = [(name, getattr(args, name)) for name in REGISTRY if getattr(args, name, None)]
+    if args.correction is not None and not args.correction.strip():
+        raise InputError(f"--correction is empty; name one: {', '.join(REGISTRY)} (with :post or :scf)")
     if args.correction:
         try:
             c = Correction.parse(args.correction)
@@ -356,13 +369,13 @@ def _apply_input_file(args, argv) -> None:
     group (``--points`` replaces a file's ``delta``, ``--atom`` a file's ``xyz``)."""
     from .toml import InputFileError, read_input
 
-    try:
-        opts = read_input(args.molecule, command=args.command)
-    except InputFileError as exc:
-        raise InputError(str(exc)) from None
     explicit = set(vars(build_parser(suppress_defaults=True).parse_args(argv))) - {"molecule", "command"}
     groups = {o.group for o in options() if o.dest in explicit and o.group}
     covered = explicit | {o.dest for o in options() if o.group in groups}
+    try:
+        opts = read_input(args.molecule, command=args.command, skip=covered)
+    except InputFileError as exc:
+        raise InputError(str(exc)) from None
     args.molecule = None
     for key, value in opts.items():
         if key != "command" and key not in covered:

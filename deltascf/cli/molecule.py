@@ -108,15 +108,17 @@ def build_mol(atoms, basis: str, charge: int = 0, spin: int = 0):
     except Exception as exc:  # PySCF raises assorted types for bad basis input
         msg = " ".join(str(exc).split()) or exc.__class__.__name__
         raise InputError(f"basis {basis!r}: {msg}") from None
+    if max(mol.nelec) > mol.nao_nr():
+        raise InputError(f"{max(mol.nelec)} electrons of one spin do not fit in the {mol.nao_nr()} orbitals of "
+                         f"basis {basis!r}")
     return mol
 
 
 def check_xc(xc: str) -> None:
-    if xc.strip().lower() == "hf":
-        return
-    from pyscf.dft import libxc
+    """InputError for an xc string PySCF cannot use (the check of ``Method``)."""
+    from ..records import Method
 
     try:
-        libxc.parse_xc(xc)
-    except Exception:
-        raise InputError(f"unknown xc functional {xc!r}") from None
+        Method(xc=xc)
+    except ValueError as exc:
+        raise InputError(str(exc).replace("xc: unknown functional", "unknown xc functional")) from None

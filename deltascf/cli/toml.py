@@ -53,6 +53,21 @@ def _file_name(path) -> str:
     return name if name.isprintable() else repr(name)
 
 
+#: the option a key read in its own way sets
+_SPECIAL_DEST = {("molecule", "atom"): "atom", ("molecule", "xyz"): "molecule", ("state", "spec"): "state",
+                 ("state", "specs"): "state", ("scan", "delta"): "deltas", ("scan", "deltas"): "deltas",
+                 ("chempot", "channels"): "channels", ("output", "json"): "json", ("output", "study"): "output",
+                 ("method", "correction"): "correction"}
+
+
+def _dest_of(table: str, key: str, command: str) -> str | None:
+    """The dest of the option a file key sets."""
+    if (table, key) in _SPECIAL_DEST:
+        return _SPECIAL_DEST[(table, key)]
+    o = _option_at(table, key, command)
+    return None if o is None else o.dest
+
+
 def _option_at(table: str, key: str, command: str):
     """The option a file key stands for (the one of ``command`` where two share the key)."""
     found = [o for o in options() if o.toml == (table, key)]
@@ -63,9 +78,10 @@ def _option_at(table: str, key: str, command: str):
 class _Reader:
     """Validation of one parsed document; every error names ``[table] key``."""
 
-    def __init__(self, name: str, base_dir: str):
+    def __init__(self, name: str, base_dir: str, skip=()):
         self.name = name
         self.base_dir = base_dir
+        self.skip = set(skip)
 
     def fail(self, where: str, message: str):
         raise InputFileError(f"{self.name}: {where} {message}")
@@ -152,8 +168,10 @@ class _Reader:
         return declared or given or (wanted[0] if wanted else "run")
 
     def value(self, table: str, key: str, value, opts: dict) -> None:
-        """One key of the file into ``opts``."""
+        """One key of the file into ``opts`` (not read when the command line gives that option)."""
         where, command = f"[{table}] {key}", opts["command"]
+        if _dest_of(table, key, command) in self.skip:
+            return
         special = _SPECIAL.get((table, key))
         if special is not None:
             special(self, where, value, opts)
@@ -266,7 +284,7 @@ def _syntax_message(exc: Exception, text: str) -> str:
     return msg
 
 
-def read_input(path, command: str | None = None) -> dict:
+def read_input(path, command: str | None = None, skip=()) -> dict:
     """Options from a TOML input file, validated, keyed by the CLI's dest names.
 
     Parameters
@@ -276,6 +294,8 @@ def read_input(path, command: str | None = None) -> dict:
     command : {"run", "scan", "chempot"}, optional
         The command the file is used with (the command line's); the file's
         ``command`` key and its ``[scan]``/``[chempot]`` tables must agree.
+    skip : set of str, optional
+        Options the command line gives: the file's keys for them are not read (nor checked).
 
     Returns
     -------
@@ -319,4 +339,4 @@ def read_input(path, command: str | None = None) -> dict:
     base_dir = os.path.dirname(os.path.abspath(os.fspath(path)))
     if isinstance(base_dir, bytes):
         base_dir = os.fsdecode(base_dir)
-    return _Reader(name, base_dir).read(doc, command)
+    return _Reader(name, base_dir, skip).read(doc, command)

@@ -86,6 +86,10 @@ def test_output_and_json_on_one_path_refused(tmp_path):
     (["run", *H, "--conv-tol", "1e300"], "conv_tol"),
     (["run", *H, "--state", "a:HOMO=0.2,a:HOMO=0.7"], "again"),
     (["run", *H[:-4], "--xc", "b3lpy"], "unknown xc"),
+    (["run", *H[:-4], "--xc", "b3lyp-d3bj"], "dispersion"),
+    (["run", "--atom", "H 0 0 0; H 0 0 0.74", "--basis", "sto-3g", "--xc", "hf", "--charge", "-3", "--spin", "1"],
+     "do not fit"),
+    (["run", *H, "--correction", ""], "--correction is empty"),
 ])
 def test_bad_input_is_refused_before_any_scf(tmp_path, argv, fragment):
     code, out, err = run(*argv, "--output", tmp_path / "study.h5", "-v")
@@ -159,3 +163,30 @@ def test_sigterm_leaves_a_resumable_study(tmp_path):
     saved = sum(kind == "states" for kind, _ in io.load_all(study))
     code, _, err = run(*SLOW_SCAN, "--output", study, "-v")
     assert code == 0 and err.count("converged SCF energy") == 11 - saved
+
+
+def test_a_refused_study_is_left_as_it_was(tmp_path):
+    """A study of other inputs (or a plain file) is refused before anything in the directory changes."""
+    code, _, err = run("scan", *H, "--channel", "remove:a:HOMO", "--deltas", "0,1", "--output", tmp_path / "s.h5")
+    assert code == 0, err
+    (tmp_path / ".s.h5.0123abcd4567.tmp").write_text("a temporary of a killed writer")
+    (tmp_path / "plain.txt").write_text("not a study")
+    before = sorted(os.listdir(tmp_path))
+    for target in ("s.h5", "plain.txt"):
+        code, _, err = run("scan", *H, "--channel", "add:b:LUMO", "--deltas", "0,1", "--output", tmp_path / target)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+        assert sorted(os.listdir(tmp_path)) == before
+
+
+@pytest.mark.parametrize("name, fragment", [("a" * 250 + ".json", "too long"), ("/proc/deltascf.json", "cannot write")])
+def test_outputs_that_cannot_be_written_are_refused(tmp_path, name, fragment):
+    target = name if name.startswith("/") else tmp_path / name
+    code, out, err = run("run", *H, "--json", target)
+    assert one_line_error(code, err, fragment) and os.listdir(tmp_path) == []
+
+
+def test_a_flag_also_wins_over_a_file_key_that_would_be_refused(tmp_path):
+    (tmp_path / "in.toml").write_text('[molecule]\nxyz = "missing.xyz"\nbasis = "sto-3g"\nspin = 1\n'
+                                      '[method]\nxc = "hf"\n')
+    code, out, err = run("run", tmp_path / "in.toml", "--atom", "H 0 0 0", "--json", "-")
+    assert code == 0 and json.loads(out)["states"][0]["converged"], err
