@@ -41,7 +41,7 @@ def _check_output(path: str | None) -> None:
     if not os.path.isdir(parent):
         raise InputError(f"{path}: directory {parent} does not exist")
     try:  # the temporaries beside it (.<name>.<hex>.tmp, .<name>.journal.tmp) need a longer name
-        limit = os.pathconf(parent, "PC_NAME_MAX") - len(".journal.tmp") - 1
+        limit = os.pathconf(parent, "PC_NAME_MAX") - len("..0123456789ab.tmp")
     except (OSError, ValueError):
         limit = 200
     if len(os.path.basename(real)) > limit:
@@ -353,8 +353,10 @@ def _cmd_plot(args) -> int:
         figures.append(("interrupted", job, make_points_figure(done, f"{job} (interrupted)")))
     if not figures:
         raise InputError(f"{args.study}: no states, scans or theorem tables to draw")
-    for kind, label, fig in figures:
-        path = args.out if len(figures) == 1 else f"{root}-{kind}-{label}{suffix}"
+    paths = [args.out] if len(figures) == 1 else [f"{root}-{kind}-{label}{suffix}" for kind, label, _ in figures]
+    for path in paths:  # every target checked before the first figure is written
+        _check_output(path)
+    for (_, _, fig), path in zip(figures, paths):
         print(save_figure(fig, path))
     return EXIT_OK
 

@@ -190,3 +190,17 @@ def test_a_flag_also_wins_over_a_file_key_that_would_be_refused(tmp_path):
                                       '[method]\nxc = "hf"\n')
     code, out, err = run("run", tmp_path / "in.toml", "--atom", "H 0 0 0", "--json", "-")
     assert code == 0 and json.loads(out)["states"][0]["converged"], err
+
+
+def test_plot_checks_every_target_before_drawing(tmp_path, make_mol):
+    import deltascf
+    from deltascf.fractional import scan_charge
+
+    h = make_mol("H 0 0 0", "3-21g", spin=1)
+    scan = scan_charge(h, "hf", "ground", "remove:a:HOMO", deltas=[0, 1], reference="uhf")
+    deltascf.save(tmp_path / "s.h5", scan.points[0], mol=h, label="ground")
+    deltascf.save(tmp_path / "s.h5", scan, mol=h, label="ip")
+    (tmp_path / "fig-scans-ip.png").mkdir()  # the second figure's name is taken by a directory
+    code, out, err = run("plot", tmp_path / "s.h5", "-o", tmp_path / "fig.png")
+    assert one_line_error(code, err, "is a directory") and not out
+    assert sorted(os.listdir(tmp_path)) == ["fig-scans-ip.png", "s.h5"]  # not even the first figure
