@@ -224,6 +224,10 @@ def make_task(args):
     if args.output and args.json and args.json != "-" and \
             os.path.realpath(args.output) == os.path.realpath(args.json):
         raise InputError(f"--output and --json name the same file {args.output}; give two paths")
+    inputs = [p for p in (args.molecule, getattr(args, "input_file", None)) if p]
+    for flag, path in (("--json", args.json), ("--output", args.output)):
+        if path not in (None, "-") and any(os.path.realpath(path) == os.path.realpath(i) for i in inputs):
+            raise InputError(f"{flag} {path} is an input of this command; write the results elsewhere")
     return Task(molecule, method, job), mol
 
 
@@ -378,7 +382,7 @@ def _apply_input_file(args, argv) -> None:
         opts = read_input(args.molecule, command=args.command, skip=covered)
     except InputFileError as exc:
         raise InputError(str(exc)) from None
-    args.molecule = None
+    args.input_file, args.molecule = args.molecule, None
     for key, value in opts.items():
         if key != "command" and key not in covered:
             setattr(args, key, value)
@@ -399,7 +403,7 @@ def _on_sigterm(signum, frame):
 
 
 #: a value that starts like a negative number ("-30,10"), which argparse would take for an option
-_NEGATIVE = re.compile(r"^-\.?\d")
+_NEGATIVE = re.compile(r"^-(\.?\d|inf|nan)", re.IGNORECASE)
 
 
 def _join_negative_values(argv: list) -> list:

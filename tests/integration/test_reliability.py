@@ -204,3 +204,16 @@ def test_plot_checks_every_target_before_drawing(tmp_path, make_mol):
     code, out, err = run("plot", tmp_path / "s.h5", "-o", tmp_path / "fig.png")
     assert one_line_error(code, err, "is a directory") and not out
     assert sorted(os.listdir(tmp_path)) == ["fig-scans-ip.png", "s.h5"]  # not even the first figure
+
+
+def test_an_input_file_is_never_overwritten(tmp_path):
+    xyz = tmp_path / "h2.xyz"
+    xyz.write_text("2\nH2\nH 0 0 0\nH 0 0 0.74\n")
+    toml = tmp_path / "in.toml"
+    toml.write_text('[molecule]\nxyz = "h2.xyz"\nbasis = "sto-3g"\n[method]\nxc = "hf"\n')
+    for argv in (["run", xyz, "--basis", "sto-3g", "--xc", "hf", "--json", xyz],
+                 ["run", toml, "--output", toml], ["run", toml, "--json", xyz]):
+        before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+        code, _, err = run(*argv)
+        assert one_line_error(code, err, "is an input of this command")
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
