@@ -395,6 +395,11 @@ class ChargeScan(Record):
             object.__setattr__(self, name, frozen_array(getattr(self, name)))
         for name, dtype in (("converged", bool), ("collapsed", bool), ("n_fock", int), ("orbitals", int)):
             object.__setattr__(self, name, frozen_array(getattr(self, name), dtype))
+        for name in ("max_abs_deviation", "deviation_half", "curvature_fit", "curvature_janak", "curvature_half",
+                     "slope", "eps_low", "eps_high", "janak_residual"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        object.__setattr__(self, "spin", int(self.spin))
+        object.__setattr__(self, "orbital", int(self.orbital))
         object.__setattr__(self, "points", tuple(self.points))
         object.__setattr__(self, "corrections", tuple(self.corrections))
 

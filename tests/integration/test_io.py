@@ -7,6 +7,7 @@ from datetime import datetime
 import h5py
 import numpy as np
 import pytest
+from compare import assert_same
 from pyscf import lib
 
 import deltascf.io as dio
@@ -17,33 +18,6 @@ from deltascf.corrections.losc import LoscSettings, make_losc_correction, run_sc
 from deltascf.io import load, load_all, save
 
 H_ATOM = "H 0 0 0"
-
-
-# -- comparison -------------------------------------------------------------------------------
-def assert_same(saved, loaded, where="record"):
-    """Field by field: same types, scalars and arrays bit-identical, loaded arrays read-only."""
-    if dataclasses.is_dataclass(saved):
-        assert type(loaded) is type(saved), where
-        for f in dataclasses.fields(saved):
-            assert_same(getattr(saved, f.name), getattr(loaded, f.name), f"{where}.{f.name}")
-    elif isinstance(saved, np.ndarray):
-        assert isinstance(loaded, np.ndarray), where
-        assert (loaded.dtype, loaded.shape) == (saved.dtype, saved.shape), where
-        assert np.array_equal(saved, loaded, equal_nan=True) and saved.tobytes() == loaded.tobytes(), where
-        assert not loaded.flags.writeable, f"{where} is writeable after load"
-    elif isinstance(saved, (tuple, list)):
-        assert type(loaded) is type(saved) and len(loaded) == len(saved), where
-        for k, (a, b) in enumerate(zip(saved, loaded)):
-            assert_same(a, b, f"{where}[{k}]")
-    elif isinstance(saved, dict):
-        assert type(loaded) is type(saved) and list(loaded) == list(saved), where
-        for k in saved:
-            assert_same(saved[k], loaded[k], f"{where}[{k!r}]")
-    elif isinstance(saved, float):
-        assert type(loaded) is float, where
-        assert np.float64(saved).tobytes() == np.float64(loaded).tobytes(), where  # NaN and -0.0 too
-    else:
-        assert type(loaded) is type(saved) and loaded == saved, where
 
 
 def roundtrip(tmp_path, record, mol=None, **kw):

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from compare import assert_same
 import pytest
 import pyscf
 from pyscf import gto
@@ -35,34 +36,6 @@ H_ATOM = "H 0 0 0"
 WATER = "O 0 0 0; H 0 -0.757 0.587; H 0 0.757 0.587"
 #: non-default LOSC settings (window in eV, density-fitted Coulomb part of κ)
 LOSC_WINDOW = LoscSettings(window=(-30, 10), kappa_coulomb="df", auxbasis="6-31g")
-
-
-# -- comparison (the idea of tests/integration/test_io.py::assert_same) ---------------------------------------
-def assert_same(saved, loaded, where="record"):
-    """Field by field: same types, scalars and arrays bit-identical, loaded arrays read-only copies."""
-    if dataclasses.is_dataclass(saved) and not isinstance(saved, type):
-        assert type(loaded) is type(saved), where
-        for f in dataclasses.fields(saved):
-            assert_same(getattr(saved, f.name), getattr(loaded, f.name), f"{where}.{f.name}")
-    elif isinstance(saved, np.ndarray):
-        assert isinstance(loaded, np.ndarray), where
-        assert (loaded.dtype, loaded.shape) == (saved.dtype, saved.shape), where
-        assert saved.tobytes() == loaded.tobytes(), where
-        assert not loaded.flags.writeable, f"{where} is writeable after the round trip"
-        assert not np.shares_memory(saved, loaded), f"{where} shares memory with the original"
-    elif isinstance(saved, (tuple, list)):
-        assert type(loaded) is type(saved) and len(loaded) == len(saved), where
-        for k, (a, b) in enumerate(zip(saved, loaded)):
-            assert_same(a, b, f"{where}[{k}]")
-    elif isinstance(saved, dict):
-        assert type(loaded) is type(saved) and list(loaded) == list(saved), where
-        for k in saved:
-            assert_same(saved[k], loaded[k], f"{where}[{k!r}]")
-    elif isinstance(saved, (float, np.generic)):
-        assert type(loaded) is type(saved), where
-        assert np.asarray(saved).tobytes() == np.asarray(loaded).tobytes(), where  # NaN and -0.0 too
-    else:
-        assert type(loaded) is type(saved) and loaded == saved, where
 
 
 def assert_frozen(record, where="record"):
