@@ -41,7 +41,8 @@ from datetime import datetime, timezone
 import h5py
 import numpy as np
 
-__all__ = ["save", "save_many", "load", "load_all", "study_key", "write_atomically", "encode_records",
+__all__ = ["save", "save_many", "load", "load_all", "study_key", "study_inputs", "study_complete",
+           "write_atomically", "encode_records",
            "decode_records", "SCHEMA_VERSION", "record_kinds"]
 
 #: major version of the layout; readers refuse files with a larger one
@@ -52,8 +53,8 @@ CORE_KINDS = {"ScfResult": "states", "ChargeScan": "scans", "TheoremTable": "the
 _ROW_RECORDS = ("TheoremRow",)
 #: attributes of a record group that are not fields
 _RECORD_TYPE, _FIELD_KINDS = "record_type", "field_kinds"
-#: root attribute naming the task a study file holds (deltascf.study)
-STUDY_KEY = "study_key"
+#: root attributes of a study file (deltascf.study): the task's key, its inputs, and whether its job finished
+STUDY_KEY, STUDY_INPUTS, COMPLETE = "study_key", "study_inputs", "complete"
 DEFAULT_LABEL = "result"
 
 
@@ -603,6 +604,20 @@ def study_key(path) -> str | None:
     """The ``study_key`` root attribute of a deltascf file (None for files written by :func:`save`)."""
     with _open(path) as fh:
         return _attr_str(fh.attrs.get(STUDY_KEY))
+
+
+def study_inputs(path) -> str | None:
+    """The ``study_inputs`` root attribute (JSON) of a study file."""
+    with _open(path) as fh:
+        return _attr_str(fh.attrs.get(STUDY_INPUTS))
+
+
+def study_complete(path) -> bool:
+    """Whether a study file's job finished (root attribute ``complete``); False for a missing file."""
+    if not os.path.exists(path):
+        return False
+    with _open(path) as fh:
+        return bool(fh.attrs.get(COMPLETE, False))
 
 
 def _load_entry(fh, kind: str, label: str):

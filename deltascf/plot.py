@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .records import ChargeScan, ScfResult, TheoremTable
 
 __all__ = ["make_energy_curve", "make_deviation_curve", "make_eps_curve", "make_scan_figure",
-           "make_theorem_parity", "make_states_figure", "make_points_figure", "save_figure", "FORMATS"]
+           "make_theorem_parity", "make_states_figure", "make_points_figure", "make_set_parity",
+           "make_error_distribution", "save_figure", "FORMATS"]
 
 #: file suffix -> matplotlib format accepted by :func:`save_figure`
 FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
@@ -246,6 +247,62 @@ def make_points_figure(states, title: str) -> "Figure":
     ax.set_ylabel("E − E(lowest N) / eV")
     ax.set_title(title)
     ax.legend()
+    return fig
+
+
+# -- batches: the set-level parity and the distribution of |ε − μ| ----------------------------------------------
+def _by_method(rows) -> dict:
+    """{method label: [rows]} of the theorem-table rows of a batch summary (eV)."""
+    out = {}
+    for row in rows:
+        if row.get("job") == "chempot" and "error_ev" in row:
+            method = f"{row['xc']}/{row['basis']}" + ("" if row["correction"] == "none" else f" + {row['correction']}")
+            out.setdefault(method, []).append(row)
+    return out
+
+
+def make_set_parity(rows) -> "Figure":
+    """ε against μ for every channel of every molecule, one panel per method, ground and excited states apart."""
+    groups = _by_method(rows)
+    if not groups:
+        raise ValueError("the batch holds no theorem-table rows to plot")
+    fig = _new_figure((4.2 * len(groups) + 0.6, 4.6))
+    axes = fig.subplots(1, len(groups), squeeze=False)[0]
+    for ax, (method, group) in zip(axes, sorted(groups.items())):
+        for excited, marker, label in ((False, "o", "ground state"), (True, "^", "ΔSCF state")):
+            pts = [r for r in group if (r["state"] != "ground") == excited]
+            if pts:
+                ax.plot([r["mu_ev"] for r in pts], [r["eps_ev"] for r in pts], marker=marker, linestyle="none",
+                        label=f"{label} ({len(pts)})", alpha=0.8)
+        values = [v for r in group for v in (r["mu_ev"], r["eps_ev"])]
+        lo, hi = min(values), max(values)
+        pad = max(0.05 * (hi - lo), 0.5)
+        ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], linestyle="--", color="k", linewidth=1.0, label="ε = μ")
+        ax.set_title(method)
+        ax.set_xlabel(LABEL_MU)
+        ax.set_ylabel(LABEL_EPS)
+        ax.legend(fontsize="small")
+    fig.suptitle("orbital energies against chemical potentials, all molecules")
+    return fig
+
+
+def make_error_distribution(rows) -> "Figure":
+    """Histograms of |ε − μ| (eV) per method, all molecules and channels together."""
+    groups = _by_method(rows)
+    if not groups:
+        raise ValueError("the batch holds no theorem-table rows to plot")
+    fig = _new_figure((6.5, 4.5))
+    ax = fig.add_subplot()
+    errors = {m: [abs(r["error_ev"]) for r in g] for m, g in sorted(groups.items())}
+    top = max(max(v) for v in errors.values())
+    bins = np.linspace(0.0, top if top > 0 else 1.0, 21)
+    for method, values in errors.items():
+        ax.hist(values, bins=bins, histtype="step", linewidth=1.5,
+                label=f"{method}: mean {np.mean(values):.2f}, max {np.max(values):.2f} eV")
+    ax.set_xlabel("|ε − μ| / eV")
+    ax.set_ylabel("channels")
+    ax.set_title("distribution of |ε − μ|")
+    ax.legend(fontsize="small")
     return fig
 
 

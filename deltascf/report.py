@@ -14,7 +14,8 @@ from .occupations import DEGENERACY_TOL
 from .records import ChargeScan, ScfResult, StateSet, TheoremTable
 
 __all__ = ["make_states_summary", "format_states", "make_scan_summary", "format_scan", "make_theorem_summary",
-           "format_theorem", "make_study_report", "split_study", "make_report", "make_warnings"]
+           "format_theorem", "make_study_report", "split_study", "make_report", "make_warnings", "make_rows",
+           "make_batch_report"]
 
 
 def _per_spin_lists(arr) -> list:
@@ -338,3 +339,52 @@ def make_study_report(records: dict):
         summary.setdefault("interrupted", {})[job] = part
         text.append(lines)
     return summary, "\n\n".join(text) if text else "(no records)"
+
+
+# -- batches: one tidy row per molecule, method, state and channel --------------------------------------
+def make_rows(record) -> list:
+    """Rows of a tidy table (energies in eV): one per channel of a table, one per scan, one per state of a run.
+
+    Columns: ``job``, ``state``, ``channel``, ``label``, ``eps_ev`` (ε of I), ``eps_neighbour_ev``, ``mu_ev``,
+    ``error_ev`` (ε − μ at I), ``error_neighbour_ev``, ``deviation_half_ev`` (scans), ``excitation_ev`` (runs),
+    ``converged``, ``collapsed``, ``degenerate``; a column a row has no value for is left out of it.
+    """
+    ev = HARTREE2EV
+    if isinstance(record, TheoremTable):
+        return [{"job": "chempot", "state": record.state, "channel": r.channel, "label": f"{'ab'[r.spin]}:{r.label}",
+                 "eps_ev": r.eps * ev, "eps_neighbour_ev": r.eps_neighbour * ev, "mu_ev": r.mu * ev,
+                 "error_ev": r.error * ev, "error_neighbour_ev": r.error_neighbour * ev, "converged": r.converged,
+                 "collapsed": r.collapsed, "degenerate": r.degenerate} for r in record.rows]
+    if isinstance(record, ChargeScan):
+        at_i = record.eps_low if record.channel.startswith("add") else record.eps_high  # ε of the channel in I
+        return [{"job": "scan", "state": record.state, "channel": record.channel, "mu_ev": record.slope * ev,
+                 "eps_ev": at_i * ev, "error_ev": (at_i - record.slope) * ev,
+                 "deviation_half_ev": record.deviation_half * ev, "converged": bool(record.all_converged),
+                 "collapsed": bool(record.collapsed.any()), "degenerate": record.degenerate}]
+    if isinstance(record, StateSet):
+        e0 = record.corrections[0].e_tot if record.corrections else record.ground.e_tot
+        energies = [c.e_tot for c in record.corrections] if record.corrections else [s.e_tot for s in record.states]
+        return [{"job": "run", "state": s.spec, "label": label, "excitation_ev": (e - e0) * ev,
+                 "converged": s.converged, "collapsed": s.collapsed, "degenerate": s.degenerate}
+                for label, s, e in zip(record.labels, record.states, energies)]
+    raise TypeError(f"no rows for a {type(record).__name__}")
+
+
+def make_batch_report(rows, failures: dict):
+    """(JSON object, text) of a batch's summary rows: |ε − μ| statistics per method and state, and failures."""
+    groups = {}
+    for row in rows:
+        if "error_ev" in row and row.get("job") == "chempot":
+            method = f"{row['xc']}/{row['basis']}" + ("" if row["correction"] == "none" else f"+{row['correction']}")
+            groups.setdefault((method, "ground" if row["state"] == "ground" else "excited"), []).append(
+                abs(row["error_ev"]))
+    stats = [{"method": m, "states": kind, "rows": len(v), "max_abs_error_ev": max(v),
+              "mean_abs_error_ev": sum(v) / len(v)} for (m, kind), v in sorted(groups.items())]
+    head = f"{'method':<28} {'states':<8} {'rows':>5} {'max |eps-mu| / eV':>18} {'mean |eps-mu| / eV':>19}"
+    lines = [f"{len(rows)} rows from {len({r['key'] for r in rows})} finished tasks", "", head, "-" * len(head)]
+    lines += [f"{s['method']:<28} {s['states']:<8} {s['rows']:>5} {s['max_abs_error_ev']:>18.3f} "
+              f"{s['mean_abs_error_ev']:>19.3f}" for s in stats]
+    if failures:
+        lines += ["", f"{len(failures)} failed task(s):"]
+        lines += [f"  {v['task']}: {v['reason']}" for _, v in sorted(failures.items())]
+    return {"statistics": stats, "failures": failures, "rows": len(rows)}, "\n".join(lines)

@@ -32,7 +32,7 @@ try:  # POSIX; elsewhere a study is not locked (run one writer per study yoursel
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["Study", "StudyBusy", "StudyMismatch", "open_study", "make_study_key", "RESULT"]
+__all__ = ["Study", "StudyBusy", "StudyMismatch", "open_study", "make_study_key", "load_result", "RESULT"]
 
 #: label suffix of the finished record of a scan or table
 RESULT = "result"
@@ -92,19 +92,21 @@ class Study:
         return record
 
     def finish(self, record=None):
-        """Keep the job's finished record (if any), merge the journal into the file; returns the record."""
+        """Keep the job's finished record (if any), merge the journal into the file and mark the study complete;
+        returns the record."""
         if record is not None:
             self.put(RESULT, record)
-        self.merge()
+        self.merge(complete=True)
         return record
 
-    def merge(self) -> None:
-        """Write the journal's records into the file (one atomic rewrite) and empty the journal."""
-        if self._fd is None or not self._pending:
+    def merge(self, complete: bool = False) -> None:
+        """Write the journal's records into the file (one atomic rewrite) and empty the journal; ``complete``
+        also marks the job finished (root attribute ``complete``)."""
+        if self._fd is None or not (self._pending or (complete and not io.study_complete(self.path))):
             return
         on_disk = io.stored_entries(self.path)
         items = [(label, r) for (kind, label), r in self.records.items() if (kind, label) not in on_disk]
-        io.save_many(self.path, items, mol=self.mol, overwrite=True)
+        io.save_many(self.path, items, mol=self.mol, overwrite=True, attrs={io.COMPLETE: True} if complete else None)
         os.ftruncate(self._fd, 0)
         self._pending = 0
 
@@ -128,8 +130,8 @@ class Study:
                 _clear_stale_temporaries(self.path)
                 os.ftruncate(self._fd, 0)  # frames without their file cannot be checked: start afresh
                 io.save_many(self.path, [], mol=self.mol,
-                             attrs={io.STUDY_KEY: self.key, "study_inputs": json.dumps(inputs, sort_keys=True,
-                                                                                      default=str)})
+                             attrs={io.STUDY_KEY: self.key, io.STUDY_INPUTS: json.dumps(inputs, sort_keys=True,
+                                                                                       default=str)})
         except BaseException:
             # refused: leave the directory as it was (an empty journal is only our lock)
             self._release(remove_journal=os.fstat(self._fd).st_size == 0)
@@ -187,6 +189,29 @@ def _clear_stale_temporaries(path) -> None:
         if stale != keep:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(stale)
+
+
+def load_result(path):
+    """The finished record of a complete study: a ChargeScan, a TheoremTable, or the StateSet of a run."""
+    from .records import StateSet
+
+    if not io.study_complete(path):
+        raise ValueError(f"{path}: the study is not complete; run its job again to finish it")
+    records = io.load_all(path)
+    for (kind, label), record in records.items():
+        if kind in ("scans", "theorem") and label.endswith(f"-{RESULT}"):
+            return record
+    states = {label: r for (kind, label), r in records.items() if kind == "states"}
+    if "ground" not in states:
+        raise ValueError(f"{path}: holds no finished scan, table or run")
+    labels = ["ground"] + sorted((k for k in states if k.startswith("state")), key=lambda k: int(k[5:]))
+    method = Method.from_dict(json.loads(io.study_inputs(path))["method"])
+    corrections = ()
+    if method.correction is not None:
+        kind = method.correction.name
+        corrections = tuple(records[(kind, label)] for label in labels)
+    return StateSet(labels=labels, states=[states[k] for k in labels], method=method, corrections=corrections,
+                    provenance=states["ground"].provenance)
 
 
 @contextlib.contextmanager

@@ -242,7 +242,7 @@ class _Progress:
 
     def __init__(self, args, total: int, unit: str):
         self.bar = None
-        if args.quiet or args.json == "-" or not sys.stderr.isatty():
+        if args.quiet or getattr(args, "json", None) == "-" or not sys.stderr.isatty():
             return
         import shutil
 
@@ -321,10 +321,30 @@ def _load_study(path) -> dict:
         raise InputError(f"{path}: {' '.join(str(exc).split())}") from None
 
 
-def _cmd_report(args) -> int:
-    from ..report import make_study_report
+def _batch_rows(directory: str):
+    """(rows, failures) of a batch's output directory."""
+    from ..batch import FAILURES, SUMMARY
 
-    summary, text = make_study_report(_load_study(args.study))
+    try:
+        with open(os.path.join(directory, SUMMARY + ".json"), encoding="utf-8") as fh:
+            rows = json.load(fh)["rows"]
+        failures = {}
+        if os.path.exists(os.path.join(directory, FAILURES)):
+            with open(os.path.join(directory, FAILURES), encoding="utf-8") as fh:
+                failures = json.load(fh)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"{directory}: not a batch output directory ({exc.__class__.__name__}: "
+                         f"{' '.join(str(exc).split())})") from None
+    return rows, failures
+
+
+def _cmd_report(args) -> int:
+    from ..report import make_batch_report, make_study_report
+
+    if os.path.isdir(args.study):
+        summary, text = make_batch_report(*_batch_rows(args.study))
+    else:
+        summary, text = make_study_report(_load_study(args.study))
     if args.json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
@@ -333,16 +353,24 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_plot(args) -> int:
-    from ..plot import (FORMATS, make_points_figure, make_scan_figure, make_states_figure, make_theorem_parity,
-                        save_figure)
+    from ..plot import (FORMATS, make_error_distribution, make_points_figure, make_scan_figure, make_set_parity,
+                        make_states_figure, make_theorem_parity, save_figure)
     from ..report import split_study
 
     root, suffix = os.path.splitext(args.out)
     if suffix.lower() not in FORMATS:
         raise InputError(f"{args.out}: choose a figure file ending in {', '.join(FORMATS)}")
     _check_output(args.out)
-    records, partial = split_study(_load_study(args.study))
     figures = []
+    if os.path.isdir(args.study):
+        rows, _ = _batch_rows(args.study)
+        try:
+            figures += [("batch", "parity", make_set_parity(rows)), ("batch", "errors", make_error_distribution(rows))]
+        except ValueError as exc:
+            raise InputError(f"{args.study}: {exc}") from None
+        records, partial = {}, {}
+    else:
+        records, partial = split_study(_load_study(args.study))
     states = {label: r for (kind, label), r in records.items() if kind == "states"}
     if states:
         labels = sorted(states, key=lambda k: (k != "ground", states[k].e_tot))
@@ -365,8 +393,67 @@ def _cmd_plot(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": _cmd_compute, "scan": _cmd_compute, "chempot": _cmd_compute, "report": _cmd_report,
-            "plot": _cmd_plot}
+def _cmd_batch(args) -> int:
+    """Expand a manifest into tasks and run them on Dask (or list them with --dry-run)."""
+    from ..batch import DASK_HINT, FAILURES, run_batch, status
+    from ..manifest import ManifestError, expand, read_manifest
+    from ..report import make_batch_report
+
+    try:
+        manifest = read_manifest(args.manifest)
+    except ManifestError as exc:
+        raise InputError(str(exc)) from None
+    tasks = expand(manifest)
+    for flag, value in (("--workers", args.workers), ("--threads-per-worker", args.threads_per_worker)):
+        if value is not None and value < 1:
+            raise InputError(f"{flag} must be at least 1, got {value}")
+    state = status(tasks, manifest.output) if os.path.isdir(manifest.output) else {nt.task.key: "new" for nt in tasks}
+    if args.dry_run:
+        width = max(len(nt.name) for nt in tasks)
+        print(f"{'#':>4}  {'task':<{width}}  {'key':<12}  status")
+        for k, nt in enumerate(tasks, 1):
+            print(f"{k:>4}  {nt.name:<{width}}  {nt.task.key:<12}  {state[nt.task.key]}")
+        counts = {s: list(state.values()).count(s) for s in ("complete", "failed", "partial", "new")}
+        print(f"{len(tasks)} tasks ({', '.join(f'{n} {s}' for s, n in counts.items() if n)}); results in "
+              f"{manifest.output}")
+        return EXIT_OK
+    try:
+        import distributed  # noqa: F401  (the extra)
+    except ImportError:
+        raise InputError(DASK_HINT) from None
+    try:
+        os.makedirs(manifest.output, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{manifest.output}: cannot make the output directory ({exc.strerror or exc})") from None
+    bar = _Progress(args, sum(1 for s in state.values() if s != "complete"), "task")
+
+    def progress(done, failed, running, total, eta):
+        if bar.bar is not None:
+            bar.bar.set_postfix_str(f"done {done}, failed {failed}, running {running}, about {eta:.0f} s left",
+                                    refresh=False)
+            bar.bar.update(1)
+
+    try:
+        result = run_batch(tasks, manifest.output, scheduler=args.scheduler, n_workers=args.workers,
+                           threads_per_worker=args.threads_per_worker, retry_failed=args.retry_failed,
+                           progress=progress)
+    except RuntimeError as exc:
+        if str(exc) == DASK_HINT:
+            raise InputError(DASK_HINT) from None
+        raise
+    finally:
+        bar.close()
+    with open(os.path.join(manifest.output, FAILURES), encoding="utf-8") as fh:
+        failures = json.load(fh)
+    _, text = make_batch_report(result.rows, {k: v for k, v in failures.items() if k in result.failed})
+    print(text)
+    print(f"\n{len(result.done)} task(s) run, {len(result.skipped)} finished before, {len(result.failed)} failed, "
+          f"in {result.wall_s:.1f} s; results in {manifest.output} (summary.csv, summary.json)")
+    return EXIT_NOT_CONVERGED if result.failed else EXIT_OK
+
+
+COMMANDS = {"run": _cmd_compute, "scan": _cmd_compute, "chempot": _cmd_compute, "batch": _cmd_batch,
+            "report": _cmd_report, "plot": _cmd_plot}
 
 
 # -- input files -------------------------------------------------------------------------------------------

@@ -223,11 +223,22 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
         for o in options():
             if command in o.commands:
                 _add(grid if (grid is not None and o.group == "grid") else p, o, suppress_defaults)
-    rep = sub.add_parser("report", help="print the records of a study file (tables in eV)")
-    rep.add_argument("study", help="HDF5 study file written with --output or deltascf.save")
+    bat = sub.add_parser("batch", help="run a manifest of molecules x methods x jobs on Dask (docs/batch.md)")
+    bat.add_argument("manifest", help="TOML manifest")
+    bat.add_argument("--dry-run", action="store_true", help="print the tasks and their status, run nothing")
+    bat.add_argument("--scheduler", metavar="ADDRESS",
+                     help="a running dask.distributed scheduler (default: a LocalCluster on this machine)")
+    bat.add_argument("--workers", type=int, metavar="N", help="LocalCluster worker processes (default: CPUs // T)")
+    bat.add_argument("--threads-per-worker", type=int, default=1, metavar="T",
+                     help="PySCF/BLAS/Numba threads per worker (default 1)")
+    bat.add_argument("--retry-failed", action="store_true", help="run the tasks that failed before again")
+    bat.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    rep = sub.add_parser("report", help="print the records of a study file or a batch directory (tables in eV)")
+    rep.add_argument("study", help="HDF5 study file (--output, deltascf.save) or a batch's output directory")
     rep.add_argument("--json", action="store_true", help="machine-readable output on stdout")
-    plo = sub.add_parser("plot", help="draw the records of a study file (E(N), D(delta), eps, parity, states)")
-    plo.add_argument("study", help="HDF5 study file written with --output or deltascf.save")
+    plo = sub.add_parser("plot", help="draw the records of a study file (E(N), D(delta), eps, parity, states) or "
+                                      "a batch directory (set parity, |eps - mu|)")
+    plo.add_argument("study", help="HDF5 study file (--output, deltascf.save) or a batch's output directory")
     plo.add_argument("-o", "--out", required=True, metavar="FIGURE",
                      help="figure file (.png, .pdf or .svg); with several records, -<kind>-<label> is added")
     return parser
