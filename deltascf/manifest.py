@@ -342,13 +342,8 @@ def _jobs(r: _Reader, jobs) -> list:
 
 def _check_combinations(r: _Reader, manifest: Manifest) -> None:
     """Every job on every molecule, basis and method, as the command line would check it before any SCF."""
-    from pyscf.data.elements import chemcore
-
-    from .chempot import make_channels, resolve_channels
     from .cli.molecule import InputError, build_mol
     from .corrections import check_correction
-    from .fractional import make_deltas
-    from .occupations import Channel, Occupation
 
     for (name, atoms, charge, spin), basis in itertools.product(manifest.molecules, manifest.bases):
         try:
@@ -364,26 +359,45 @@ def _check_combinations(r: _Reader, manifest: Manifest) -> None:
             except ValueError as exc:
                 r.fail("methods", "correction", f"{what}: {exc}")
             for i, job in enumerate(manifest.jobs):
-                try:
-                    if isinstance(job, StatesJob):
-                        for spec in job.specs:
-                            Occupation.parse(spec).resolve(mol.nelec, mol.nao_nr(), method.restricted)
-                        continue
-                    if method.restricted:
-                        raise ValueError("needs an unrestricted reference (uks or uhf)")
-                    job_ = job[0] if isinstance(job, tuple) else job
-                    target = Occupation.parse(job_.state).resolve(mol.nelec, mol.nao_nr(), False).mo_occ
-                    if isinstance(job, tuple):
-                        for ch in job[1]:
-                            Channel.parse(ch).resolve(target)
-                        make_deltas(job_.deltas, job_.points)
-                    else:
-                        chans = make_channels(target, job.channels, chemcore(mol), job.n_virtual)
-                        if not chans:
-                            raise ValueError("no channels")
-                        resolve_channels(chans, target)
-                except ValueError as exc:
-                    r.fail("jobs", None, f"on {what}: {exc}", i)
+                _check_job(r, i, job, mol, method, what)
+
+
+def _check_job(r: _Reader, i: int, job, mol, method, what: str) -> None:
+    """One job on one molecule and method; an error names the job's key that caused it."""
+    from pyscf.data.elements import chemcore
+
+    from .chempot import make_channels, resolve_channels
+    from .fractional import make_deltas
+    from .occupations import Channel, Occupation
+
+    def check(key, fn):
+        try:
+            return fn()
+        except ValueError as exc:
+            r.fail("jobs", key, f"on {what}: {exc}", i)
+
+    if isinstance(job, StatesJob):
+        for spec in job.specs:
+            check("specs", lambda: Occupation.parse(spec).resolve(mol.nelec, mol.nao_nr(), method.restricted))
+        return
+    if method.restricted:
+        r.fail("jobs", "kind", f"on {what}: needs an unrestricted reference (uks or uhf)", i)
+    scan = job[0] if isinstance(job, tuple) else None
+    state = scan.state if scan is not None else job.state
+    target = check("state", lambda: Occupation.parse(state).resolve(mol.nelec, mol.nao_nr(), False).mo_occ)
+    if scan is not None:
+        for ch in job[1]:
+            check("channels", lambda: Channel.parse(ch).resolve(target))
+        check("deltas" if scan.deltas is not None else "points", lambda: make_deltas(scan.deltas, scan.points))
+        return
+
+    def channels():
+        chans = make_channels(target, job.channels, chemcore(mol), job.n_virtual)
+        if not chans:
+            raise ValueError("no channels")
+        resolve_channels(chans, target)
+
+    check("channels", channels)
 
 
 def expand(manifest: Manifest) -> list:
