@@ -250,3 +250,14 @@ def test_any_manifest_reads_or_is_one_line(batch_dir, tables):
         assert "\n" not in str(exc) and str(exc).startswith(str(batch_dir / "any.toml"))
         return
     assert all(np.isfinite(nt.task.method.conv_tol) for nt in expand(manifest))
+
+
+def test_without_dask_one_line_says_how_to_install_it(batch_dir, monkeypatch, capsys):
+    from deltascf.cli import main
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if Dask were not installed
+    assert main(["batch", str(batch_dir / "m.toml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ['deltascf: error: deltascf batch needs Dask: pip install "deltascf[dask]"']
+    assert not (batch_dir / "out").exists()
+    assert main(["batch", str(batch_dir / "m.toml"), "--dry-run"]) == 0  # listing needs no Dask
