@@ -19,7 +19,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -30,7 +29,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # the serial side runs with 1 thr
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from run import environment  # noqa: E402
+from run import write_results  # noqa: E402
 
 MOLECULES = {"h2o": "O 0 0 0\nH 0 -0.757 0.587\nH 0 0.757 0.587", "nh3": "N 0 0 0.1\nH 0 0.94 -0.27\n"
              "H 0.81 -0.47 -0.27\nH -0.81 -0.47 -0.27", "hf": "F 0 0 0\nH 0 0 0.917", "co": "C 0 0 0\nO 0 0 1.128"}
@@ -152,9 +151,7 @@ def main(argv=None) -> int:
         s = res["set"]
         print(f"  shipped set: {s['tasks']} tasks in {s['wall_s']:.0f} s ({s['failed']} failed); "
               f"{s['molecule_method_pairs']} molecule x method pairs -> {s['pairs_per_hour']:.0f} per hour")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"environment": environment(), **res}, indent=2) + "\n")
-    print(f"written {args.out}")
+    write_results(args.out, res)
     return 0
 
 

@@ -235,6 +235,13 @@ def environment() -> dict:
     }
 
 
+def write_results(path, res: dict) -> None:
+    """Write a benchmark's results, with the environment they were measured in, as JSON at path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"environment": environment(), **res}, indent=2) + "\n")
+    print(f"written {path}")
+
+
 def _git_rev() -> str | None:
     try:
         out = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],

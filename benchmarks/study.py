@@ -16,7 +16,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run import environment  # noqa: E402
+from run import write_results  # noqa: E402
 
 from pyscf import gto  # noqa: E402
 
@@ -96,9 +95,7 @@ def main(argv=None) -> int:
     print(f"merge of {res['merge_points']} points into the study file: {res['merge_s']:.2f} s "
           f"({res['study_bytes'] / 2**20:.1f} MiB); all {res['points']} journal saves: {res['journal_total_s']:.2f} s; "
           f"{res['rewrite_points']} rewriting saves: {res['rewrite_total_s']:.2f} s")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"environment": environment(), **res}, indent=2) + "\n")
-    print(f"written {args.out}")
+    write_results(args.out, res)
     return 0
 
 
