@@ -116,10 +116,35 @@ def test_a_killed_worker_does_not_stop_the_batch(batch_dir):
         assert "KilledWorker" in reason or "died" in reason.lower()
 
 
+# Loaded by every process of a batch through PYTHONPATH: logs each PySCF SCF as "<elements> <xc>" to a file.
+COUNT_SCFS = """
+import os
+import pyscf.scf.hf as _hf
+_kernel = _hf.kernel
+def _logged(mf, *args, **kwargs):
+    with open(os.environ["SCF_LOG"], "a") as f:
+        f.write("".join(sorted(mf.mol.elements)) + " " + str(getattr(mf, "xc", "hf")).lower() + "\\n")
+    return _kernel(mf, *args, **kwargs)
+_hf.kernel = _logged
+"""
+
+
+def _scfs(log):
+    """The SCFs a batch ran, counted by (elements, xc)."""
+    from collections import Counter
+
+    return Counter(tuple(line.split()) for line in log.read_text().splitlines()) if log.exists() else Counter()
+
+
 @pytest.mark.slow
 def test_a_killed_batch_resumes_without_recomputing(batch_dir):
     (batch_dir / "m.toml").write_text(SIX.replace('basis = "sto-3g"', 'basis = "6-31g"'))
-    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    (batch_dir / "site").mkdir()
+    (batch_dir / "site" / "sitecustomize.py").write_text(COUNT_SCFS)
+    tasks = {f"{nt.task.key}.h5": ("".join(sorted(e for e, _ in nt.task.molecule.atom)), nt.task.method.xc)
+             for nt in expand(read_manifest(batch_dir / "m.toml"))}
+    env = dict(os.environ, PYTHONWARNINGS="ignore", PYTHONPATH=str(batch_dir / "site"),
+               SCF_LOG=str(batch_dir / "first.log"))
     cmd = [sys.executable, "-m", "deltascf", "batch", str(batch_dir / "m.toml"), "--workers", "2", "-q"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             start_new_session=True)
@@ -134,11 +159,17 @@ def test_a_killed_batch_resumes_without_recomputing(batch_dir):
     complete = {f: os.stat(out / f).st_mtime_ns for f in os.listdir(out)
                 if f.endswith(".h5") and io.study_complete(out / f)}
     assert 2 <= len(complete) < 6
-    second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    first = _scfs(batch_dir / "first.log")
+    assert all(first[tasks[f]] > 0 for f in complete)  # the log sees the SCFs of the finished tasks
+    second = subprocess.run(cmd, capture_output=True, text=True, env=dict(env, SCF_LOG=str(batch_dir / "second.log")),
+                            timeout=600)
     assert second.returncode == 0, second.stderr
     assert f"{len(complete)} finished before" in second.stdout
     assert {f: os.stat(out / f).st_mtime_ns for f in complete} == complete  # not recomputed, not rewritten
     assert len([f for f in os.listdir(out) if f.endswith(".h5") and io.study_complete(out / f)]) == 6
+    rerun = _scfs(batch_dir / "second.log")
+    assert not any(rerun[tasks[f]] for f in complete)  # no SCF of a finished task ran again
+    assert all(rerun[tasks[f]] > 0 or first[tasks[f]] > 0 for f in set(tasks) - set(complete))
 
 
 # -- manifests ----------------------------------------------------------------------------------------------
