@@ -22,10 +22,14 @@ from dataclasses import dataclass, field
 from . import io
 from .study import load_result
 
-__all__ = ["run_batch", "BatchResult", "status", "summary_rows", "DASK_HINT", "FAILURES", "SUMMARY"]
+__all__ = ["run_batch", "BatchResult", "SchedulerError", "status", "summary_rows", "DASK_HINT", "FAILURES", "SUMMARY"]
 
 FAILURES, SUMMARY = "failures.json", "summary"
 DASK_HINT = 'deltascf batch needs Dask: pip install "deltascf[dask]"'
+
+
+class SchedulerError(RuntimeError):
+    """The Dask scheduler given by address could not be reached (a one-line reason)."""
 #: times a task is resubmitted after its worker died, before it counts as failed
 RETRIES = 1
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -104,7 +108,11 @@ def _client(scheduler, n_workers, threads):
     except ImportError:
         raise RuntimeError(DASK_HINT) from None
     if scheduler:
-        return Client(scheduler), None
+        try:  # waits up to Dask's distributed.comm.timeouts.connect (30 s by default)
+            return Client(scheduler), None
+        except (OSError, ValueError, TypeError) as exc:
+            raise SchedulerError(f"cannot connect to the Dask scheduler at {scheduler!r}: "
+                                 f"{' '.join(str(exc).split())}") from None
     n_workers = n_workers or max(1, (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                                      else os.cpu_count() or 1) // threads)
     # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which makes glibc hand every freed block
@@ -141,9 +149,11 @@ def run_batch(tasks, out_dir, *, scheduler: str | None = None, n_workers: int | 
     ----------
     tasks : sequence of NamedTask
     out_dir : str or os.PathLike
-        Created if needed.  Holds ``<key>.h5`` per task, ``failures.json`` and ``summary.csv|json``.
+        Created if needed, once the cluster is up.  Holds ``<key>.h5`` per task, ``failures.json`` and
+        ``summary.csv|json``.
     scheduler : str, optional
-        The address of a running ``dask.distributed`` scheduler (left running); without it an embedded
+        The address of a running ``dask.distributed`` scheduler (left running; :class:`SchedulerError` if it
+        cannot be reached within Dask's connect timeout); without it an embedded
         ``LocalCluster`` of worker processes is started and closed at the end.
     n_workers, threads_per_worker : int
         The LocalCluster's size: ``n_workers`` processes (default: CPUs // threads) with ``threads_per_worker``
@@ -155,7 +165,6 @@ def run_batch(tasks, out_dir, *, scheduler: str | None = None, n_workers: int | 
     """
     t0 = time.perf_counter()
     out_dir = os.fspath(out_dir)
-    os.makedirs(out_dir, exist_ok=True)
     state = status(tasks, out_dir)
     failures = _read_failures(out_dir)
     if retry_failed:
@@ -171,8 +180,9 @@ def run_batch(tasks, out_dir, *, scheduler: str | None = None, n_workers: int | 
         else:
             todo.append(nt)
     records = {}
-    if todo:
+    if todo:  # makes out_dir once the cluster is there: a scheduler that cannot be reached leaves nothing behind
         _run(todo, out_dir, scheduler, n_workers, threads_per_worker, failures, result, progress, t0, records)
+    os.makedirs(out_dir, exist_ok=True)
     _write_text(os.path.join(out_dir, FAILURES), json.dumps(failures, indent=2, sort_keys=True) + "\n")
     result.rows = summary_rows(tasks, out_dir, records)
     write_summary(result.rows, out_dir)
@@ -194,6 +204,7 @@ def _run(todo, out_dir, scheduler, n_workers, threads, failures, result, progres
 
     client, cluster = _client(scheduler, n_workers, threads)
     try:
+        os.makedirs(out_dir, exist_ok=True)
         futures = {client.submit(run_in_worker, nt.task, study_path(out_dir, nt.task), threads,
                                  key=f"deltascf-{nt.task.key}", pure=False, retries=RETRIES): nt
                    for nt in sorted(todo, key=_cost, reverse=True)}

@@ -9,6 +9,7 @@ still printed, flagged), 130 interrupted by Ctrl-C and 143 by SIGTERM (the study
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -395,7 +396,7 @@ def _cmd_plot(args) -> int:
 
 def _cmd_batch(args) -> int:
     """Expand a manifest into tasks and run them on Dask (or list them with --dry-run)."""
-    from ..batch import DASK_HINT, FAILURES, run_batch, status
+    from ..batch import DASK_HINT, FAILURES, SchedulerError, run_batch, status
     from ..manifest import ManifestError, expand, read_manifest
     from ..report import make_batch_report
 
@@ -421,6 +422,7 @@ def _cmd_batch(args) -> int:
         import distributed  # noqa: F401  (the extra)
     except ImportError:
         raise InputError(DASK_HINT) from None
+    created = not os.path.isdir(manifest.output)
     try:
         os.makedirs(manifest.output, exist_ok=True)
     except OSError as exc:
@@ -437,6 +439,11 @@ def _cmd_batch(args) -> int:
         result = run_batch(tasks, manifest.output, scheduler=args.scheduler, n_workers=args.workers,
                            threads_per_worker=args.threads_per_worker, retry_failed=args.retry_failed,
                            progress=progress)
+    except SchedulerError as exc:
+        if created:  # nothing was written: leave no empty output directory behind
+            with contextlib.suppress(OSError):
+                os.rmdir(manifest.output)
+        raise InputError(str(exc)) from None
     except RuntimeError as exc:
         if str(exc) == DASK_HINT:
             raise InputError(DASK_HINT) from None

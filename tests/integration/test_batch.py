@@ -87,6 +87,28 @@ def test_a_failed_task_is_recorded_and_retried_on_request(batch_dir):
     assert set(retried.failed) == set(result.failed)  # the same inputs fail the same way
 
 
+def test_a_running_scheduler_is_used_and_left_running(batch_dir):
+    from distributed import Client, LocalCluster
+
+    tasks = expand(read_manifest(batch_dir / "m.toml"))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result = run_batch(tasks, batch_dir / "out", scheduler=cluster.scheduler_address)
+        assert sorted(result.done) == sorted(nt.task.key for nt in tasks) and not result.failed
+        with Client(cluster.scheduler_address) as client:  # still there, with both its workers
+            assert len(client.scheduler_info()["workers"]) == 2
+    for nt in tasks[:2]:
+        records_equal(load_result(study_path(batch_dir / "out", nt.task)), run_task(nt.task))
+
+
+@pytest.mark.parametrize("address", ["notanaddress", "tcp://"])
+def test_a_bad_scheduler_address_is_one_line_and_leaves_nothing(batch_dir, address):
+    p = subprocess.run([sys.executable, "-m", "deltascf", "batch", str(batch_dir / "m.toml"), "--scheduler", address],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.count("\n") == 1 and "cannot connect to the Dask scheduler" in p.stderr
+    assert not (batch_dir / "out").exists()
+
+
 def _workers():
     """The worker processes of a LocalCluster started by this process."""
     import psutil
