@@ -108,12 +108,13 @@ class _Reader:
     def __init__(self, path: str, text: str):
         self.path, self.base = path, os.path.dirname(os.path.abspath(path))
         self.where = _lines(text)
+        self.origins = {}  # molecule name -> (table, key, note) of its charge and spin
 
     def line(self, table, key=None, index=0) -> int | None:
         return self.where.get((table, index, key)) or self.where.get((table, index, None))
 
-    def fail(self, table, key, message, index=0):
-        n = self.line(table, key, index)
+    def fail(self, table, key, message, index=0, line_key=None):
+        n = self.line(table, line_key or key, index)
         at = f" line {n}" if n else ""
         label = f"[{table}]" if table != "jobs" else f"[[jobs]] #{index + 1}"
         raise ManifestError(f"{self.path}:{at}: {label}{' ' + key if key else ''} {message}")
@@ -216,14 +217,27 @@ def _molecules(r: _Reader, t) -> list:
         if key not in names:
             r.fail("molecules", "override", f"names no molecule of the set: {show_value(key)}")
     out = []
-    for name, atoms, comment, _ in found:
+    for name, atoms, comment, source in found:
         charge_spin = {**default, **comment}
         extra = override.get(name, {})
+        r.origins[name] = _origin(r, t, name, extra, comment, source)
         if not isinstance(extra, dict) or set(extra) - {"charge", "spin"}:
             r.fail("molecules", "override", f"{name}: give a table of charge and spin, got {show_value(extra)}")
         charge_spin.update({k: r.check("molecules", "override", v, _INT) for k, v in extra.items()})
         out.append((name, atoms, charge_spin["charge"], charge_spin["spin"]))
     return out
+
+
+def _origin(r: _Reader, t, name: str, extra, comment: dict, source: str) -> tuple:
+    """(table, key, words) of where a molecule's charge and spin came from, for its build errors."""
+    if extra:
+        if r.where.get(("molecules.override", 0, name)):
+            return "molecules.override", name, "[molecules.override]"
+        return "molecules", "override", "[molecules] override"
+    if comment:
+        return "molecules", source, "its XYZ comment line"
+    given = [k for k in ("spin", "charge") if k in t]
+    return "molecules", given[0] if given else source, "[molecules]" if given else "the defaults"
 
 
 def _stem(path: str) -> str:
@@ -349,7 +363,8 @@ def _check_combinations(r: _Reader, manifest: Manifest) -> None:
         try:
             mol = build_mol(atoms, basis, charge, spin)
         except InputError as exc:
-            r.fail("molecules", "override" if r.line("molecules", "override") else None, f"{name}: {exc}")
+            table, key, words = r.origins[name]
+            r.fail(table, None, f"{name}: {exc} (charge {charge}, spin {spin} from {words})", line_key=key)
         for method in manifest.methods:
             what = f"{name} with {method.xc}/{basis}"
             if method.restricted and mol.spin != 0:

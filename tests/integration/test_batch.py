@@ -251,6 +251,13 @@ BAD = [
      "must be one of run, scan, chempot"),
     ("[molecules]\ndir = 'mols'\n[molecules.override]\nch4 = {spin = 2}\n[methods]\nxc = 'hf'\nbasis = 'sto-3g'\n"
      "[[jobs]]\nkind = 'run'\n", "names no molecule"),
+    ("[molecules]\ndir = 'mols'\n[methods]\nxc = 'hf'\nbasis = sto-3g\n", "line 5, column 9"),
+    ("[molecules]\ndir = 'mols'\ncharge = 1.5\n[methods]\nxc = 'hf'\nbasis = 'sto-3g'\n[[jobs]]\nkind = 'run'\n",
+     "line 3: [molecules] charge must be an integer"),
+    ("[molecules]\ndir = 'mols'\nspin = 1\n[methods]\nxc = 'hf'\nbasis = 'sto-3g'\n[[jobs]]\nkind = 'run'\n",
+     "line 3: [molecules] h2: spin 2S = 1 is impossible"),
+    ("[molecules]\ndir = 'mols'\n[molecules.override]\nlih = {charge = 1}\n[methods]\nxc = 'hf'\nbasis = 'sto-3g'\n"
+     "[[jobs]]\nkind = 'run'\n", "line 4: [molecules.override] lih: spin 2S = 0 is impossible with 3 electrons"),
 ]
 
 
