@@ -79,7 +79,7 @@ class Manifest:
     """A validated manifest: named molecules, methods, jobs (before expansion) and the output directory."""
 
     path: str
-    molecules: tuple  # ((name, Molecule), ...)
+    molecules: tuple  # ((name, atoms, charge, spin), ...); with a basis each becomes a Molecule
     methods: tuple  # (Method, ...), in product order; basis is a molecule input, so it is a separate factor
     bases: tuple
     jobs: tuple  # (StatesJob | ScanJob-with-channels | TheoremJob, ...): scan jobs hold a tuple of channels
