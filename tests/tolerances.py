@@ -20,4 +20,5 @@ LOOSE_EXACT_ATOL = 1e-9  # exact laws checked with a wide margin over round-off 
 
 # -- published numbers without a cases.json tolerance -------------------------------------------------------
 QUOTED_6DP_ATOL = 5e-7  # a constant the docs quote to 6 decimals: half a unit of the last digit
+KAPPA_QUOTED_ATOL = 1e-3  # Eh, theory §6.1's H-atom κ = 0.39900 Eh came from an O(h) stencil at h = 1e-3
 QUOTED_4DP_ATOL = 1e-4  # Eh, a value quoted to 4 decimals (theory §5.12: D(½) = −0.0440 Eh): one unit of the last digit

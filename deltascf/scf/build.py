@@ -40,12 +40,13 @@ def shared_eri(mol, method: Method):
     return None if method.density_fit else get_eri(mol)
 
 
-def make_mf(mol, method: Method, verbose: int = 0, eri=None):
+def make_mf(mol, method: Method, verbose: int = 0, eri=None, grids=None):
     """A fresh PySCF mean-field object for ``method`` (no SCF run).
 
     ``eri`` (s8, from :func:`deltascf.integrals.get_eri`) is handed to PySCF as ``mf._eri`` so that the
-    integrals are not evaluated again for each state.  Every setting is passed explicitly, none is read from
-    PySCF's configuration file (design §5).
+    integrals are not evaluated again for each state.  ``grids`` (a built ``dft.Grids``) is used instead of
+    building the method's own, e.g. the grid of a restricted state for its unrestricted twin.  Every setting
+    is passed explicitly, none is read from PySCF's configuration file (design §5).
     """
     restricted = method.restricted
     if method.is_hf:
@@ -67,7 +68,9 @@ def make_mf(mol, method: Method, verbose: int = 0, eri=None):
     if method.conv_tol_grad is not None:
         mf.conv_tol_grad = method.conv_tol_grad
     mf.max_cycle = int(method.max_cycle)
-    if not method.is_hf:
+    if not method.is_hf and grids is not None:
+        mf.grids = grids
+    elif not method.is_hf:
         # One grid per molecule and method: built (and, for RKS, pruned as PySCF does) from the atomic
         # initial guess, so every state of the molecule sees the same grid.
         mf.initialize_grids(mol, mf.get_init_guess(mol, "minao") if restricted else None)
