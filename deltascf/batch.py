@@ -260,7 +260,9 @@ def summary_rows(tasks, out_dir, records=None) -> list:
 
 def write_summary(rows, out_dir) -> None:
     """``summary.json`` and ``summary.csv`` (one tidy table) in ``out_dir``, written atomically."""
-    _write_text(os.path.join(out_dir, SUMMARY + ".json"), json.dumps({"rows": rows}, indent=1) + "\n")
+    from .report import to_json
+
+    _write_text(os.path.join(out_dir, SUMMARY + ".json"), to_json({"rows": rows}, indent=1) + "\n")
     columns = list(dict.fromkeys(k for row in rows for k in row))
     buf = _text_io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")

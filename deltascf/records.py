@@ -105,6 +105,9 @@ class Correction(Record):
         mode = str(self.mode).strip().lower()
         if mode not in CORRECTION_MODES:
             raise ValueError(f"correction mode must be one of {', '.join(CORRECTION_MODES)}, got {self.mode!r}")
+        modes = getattr(impl, "MODES", CORRECTION_MODES)
+        if mode not in modes:
+            raise ValueError(f"{impl.NAME} has no {mode} mode (its modes: {', '.join(modes)})")
         object.__setattr__(self, "mode", mode)
         settings = self.settings
         if settings is None:

@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+import json
+import math
 import re
 
 from pyscf.data.nist import HARTREE2EV
@@ -13,9 +15,26 @@ from .corrections import label_of, name_of
 from .occupations import DEGENERACY_TOL
 from .records import ChargeScan, ScfResult, StateSet, TheoremTable
 
-__all__ = ["make_states_summary", "format_states", "make_scan_summary", "format_scan", "make_theorem_summary",
+__all__ = ["to_json", "make_states_summary", "format_states", "make_scan_summary", "format_scan", "make_theorem_summary",
            "format_theorem", "make_study_report", "split_study", "make_report", "make_warnings", "make_rows",
            "make_batch_report"]
+
+
+def _finite(obj):
+    """``obj`` with every non-finite float (NaN, ±inf) replaced by None."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def to_json(obj, indent: int | None = 2) -> str:
+    """Strict JSON of a summary: a value that is not a finite number (an orbital GSC2 did not correct, a
+    curvature a two-point scan cannot give) is written null, never NaN."""
+    return json.dumps(_finite(obj), indent=indent, allow_nan=False)
 
 
 def _per_spin_lists(arr) -> list:

@@ -138,8 +138,10 @@ def _table(mol, method, occupation, channels, ncore, n_virtual, start, ground, s
     resolve_channels(chans, start.mo_occ)
     s1e = mol.intor_symmetric("int1e_ovlp")
     kind = method.correction.name if method.correction is not None else None
+    wanted = [(ch.spin_index, ch.resolve(start.mo_occ)) for ch in chans]  # the orbitals the rows read
     start_corr = None if kind is None else \
-        study.get("start", kind) or study.put("start", run_correction(mol, start, method, verbose))
+        study.get("start", kind) or study.put("start", run_correction(mol, start, method, verbose,
+                                                                      orbitals=wanted))
     e_start = start.e_tot if kind is None else start_corr.e_tot
     rows, neighbours, corrections = [], [], []
     for ch in chans:
@@ -156,7 +158,8 @@ def _table(mol, method, occupation, channels, ncore, n_virtual, start, ground, s
         if kind is None:
             e_nb, eps, eps_nb = nb.e_tot, float(start.mo_energy[s, p]), float(nb.mo_energy[s, q])
         else:
-            nb_corr = study.get(name, kind) or study.put(name, run_correction(mol, nb, method, verbose))
+            nb_corr = study.get(name, kind) or study.put(name, run_correction(mol, nb, method, verbose,
+                                                                              orbitals=[(s, q)]))
             corrections.append(nb_corr)
             e_nb = nb_corr.e_tot
             eps = make_corrected_orbital_energy(start_corr, start, s, p, s1e)

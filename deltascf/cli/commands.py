@@ -57,7 +57,9 @@ def _check_output(path: str | None) -> None:
 
 
 def _write_json(path: str, obj) -> None:
-    text = json.dumps(obj, indent=2) + "\n"
+    from ..report import to_json
+
+    text = to_json(obj) + "\n"
     if path == "-":
         sys.stdout.write(text)
         return
@@ -347,7 +349,9 @@ def _cmd_report(args) -> int:
     else:
         summary, text = make_study_report(_load_study(args.study))
     if args.json:
-        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+        from ..report import to_json
+
+        sys.stdout.write(to_json(summary) + "\n")
     else:
         print(text)
     return EXIT_OK

@@ -18,8 +18,8 @@ import argparse
 import dataclasses
 from dataclasses import dataclass
 
-from ..corrections import REGISTRY, get_correction
-from ..records import CORRECTION_MODES, Method, Molecule, ScanJob, TheoremJob
+from ..corrections import REGISTRY, get_correction, modes_of
+from ..records import Method, Molecule, ScanJob, TheoremJob
 from ..settings import OptionInfo, check_value, show_value
 
 __all__ = ["Option", "COMMANDS", "options", "option_defaults", "toml_keys", "build_parser", "parse_cli_value",
@@ -69,14 +69,16 @@ def _field_options(record_type, target: str, table: str, commands=COMMANDS, requ
 
 def _correction_options() -> list:
     """--correction NAME[:MODE], and for each registered correction --NAME MODE and its options."""
+    spelled = [f"{n}[:{'|'.join(modes_of(n))}]" if len(modes_of(n)) > 1 else n for n in REGISTRY]
     out = [Option("correction", ("--correction",), OptionInfo(
-        f"apply a correction: {', '.join(f'{n}[:post|scf]' for n in REGISTRY)} (post-SCF by default)",
+        f"apply a correction: {', '.join(spelled)} (post-SCF by default)",
         metavar="NAME[:MODE]"), toml=("method", "correction"), group="correction", target="correction")]
     for name in REGISTRY:
         impl = get_correction(name)
+        what = ("post-SCF, or SCF with frozen ingredients" if "scf" in modes_of(name) else "post-SCF (its only mode)")
         out.append(Option(name, (f"--{name}",), OptionInfo(
-            f"{impl.LABEL} correction: post-SCF, or SCF with frozen ingredients (same as --correction {name}:MODE)",
-            choices=CORRECTION_MODES), toml=(name, "mode"), group="correction", target="correction"))
+            f"{impl.LABEL} correction: {what} (same as --correction {name}:MODE)",
+            choices=modes_of(name)), toml=(name, "mode"), group="correction", target="correction"))
         for key, info in impl.OPTIONS.items():
             out.append(Option(f"{name}_{key}", (f"--{name}-{key.replace('_', '-')}",), info, toml=(name, key),
                               target="correction"))

@@ -117,7 +117,7 @@ def make_python_script(opts) -> str:
     correction = _correction(o)
 
     lines = [f'"""`deltascf {command}` as a Python script (written by deltascf --print-python)."""',
-             "import json", "", "from pyscf import gto", "", "import deltascf", "import deltascf.report"]
+             "from pyscf import gto", "", "import deltascf", "import deltascf.report"]
     if command == "scan":
         lines.append("import deltascf.fractional")
     if command == "chempot":
@@ -175,11 +175,11 @@ def make_python_script(opts) -> str:
                   f"    deltascf.save({_lit(str(o['output']))}, record, mol=mol, label=label)"]
     if o["json"] and o["json"] != "-":
         lines += ["", f"with open({_lit(str(o['json']))}, 'w', encoding='utf-8') as fh:",
-                  "    json.dump(summary, fh, indent=2)", "    fh.write('\\n')"]
+                  "    fh.write(deltascf.report.to_json(summary) + '\\n')"]
     lines.append("")
     if o["json"] != "-":
         lines.append("print(text)")
-    lines.append("print(json.dumps(summary))  # the --json object, on the last line")
+    lines.append("print(deltascf.report.to_json(summary, indent=None))  # the --json object, on the last line")
     return "\n".join(lines) + "\n"
 
 

@@ -1,9 +1,10 @@
-"""Delocalization corrections behind one interface; theory §5 (LOSC) and §6 (GSC, planned).
+"""Delocalization corrections behind one interface; theory §5 (LOSC) and §6 (GSC2).
 
 A correction is one module, registered in :data:`REGISTRY` by one line.  It provides:
 
 ==========================================  ==================================================================
 ``NAME``, ``LABEL``                         registry name (``"losc"``) and display name (``"LOSC"``)
+``MODES`` (optional)                        the modes it has, ("post", "scf") unless it says otherwise
 ``Settings``                                its frozen settings record; the defaults are the published ones
 ``Result``                                  its result record (the ``CorrectionResult`` protocol of
                                             :mod:`deltascf.records`); study files keep it under ``/NAME/``
@@ -12,7 +13,9 @@ A correction is one module, registered in :data:`REGISTRY` by one line.  It prov
                                             ``Settings`` they make
 ``check(mol, method)``                      refuse an unsupported functional, reference or input before any
                                             SCF (raises :class:`CorrectionUnsupported` or ``ValueError``)
-``make_post(mol, state, settings)``         the post-SCF correction of a converged state of any occupations
+``make_post(mol, state, settings)``         the post-SCF correction of a converged state of any occupations;
+                                            one that corrects orbital by orbital (GSC2) also takes
+                                            ``orbitals=[(spin, p), ...]``, the orbitals its caller will read
 ``make_frozen(mol, state, settings)``       the ingredients frozen from a parent state for SCF mode; the
                                             returned object's ``terms(dm, s1e)`` gives (H_corr, ΔE) at ``dm``
 ``make_scf_result(mol, parent, state, frozen, settings)``  the record of an SCF-mode correction
@@ -24,21 +27,28 @@ functions below, so a new correction needs no edits anywhere else.
 from __future__ import annotations
 
 import importlib
+import inspect
 
 from ..records import Method, ScfResult
 from .xc import CorrectionUnsupported
 
-__all__ = ["REGISTRY", "CorrectionUnsupported", "get_correction", "correction_names", "check_correction",
+__all__ = ["REGISTRY", "CorrectionUnsupported", "get_correction", "correction_names", "modes_of", "check_correction",
            "run_correction", "make_corrected_orbital_energy", "result_types", "name_of", "label_of"]
 
 #: registry name -> module implementing the interface above
 REGISTRY = {
     "losc": "deltascf.corrections.losc",
+    "gsc2": "deltascf.corrections.gsc2",
 }
 
 
 def correction_names() -> tuple:
     return tuple(REGISTRY)
+
+
+def modes_of(name: str) -> tuple:
+    """The modes correction ``name`` has: ("post", "scf") unless its module says otherwise (``MODES``)."""
+    return tuple(getattr(get_correction(name), "MODES", ("post", "scf")))
 
 
 def get_correction(name: str):
@@ -74,18 +84,21 @@ def check_correction(mol, method: Method) -> None:
         get_correction(method.correction.name).check(mol, method)
 
 
-def run_correction(mol, state: ScfResult, method: Method, verbose: int = 0, frozen=None):
+def run_correction(mol, state: ScfResult, method: Method, verbose: int = 0, frozen=None, orbitals=()):
     """The correction of ``method`` applied to one converged state, or None when the method has none.
 
     Post mode corrects energies and orbital energies of the state as it is; SCF mode freezes the correction's
     ingredients at the state (or takes them as ``frozen``) and converges it again with them (theory §5.8),
-    tracking its occupations.
+    tracking its occupations.  ``orbitals`` [(spin, p), ...] names the orbitals the caller will read, for a
+    correction that corrects orbital by orbital (its ``make_post`` takes ``orbitals``).
     """
     corr = method.correction
     if corr is None:
         return None
     impl = get_correction(corr.name)
     if corr.mode == "post":
+        if orbitals and "orbitals" in inspect.signature(impl.make_post).parameters:
+            return impl.make_post(mol, state, corr.settings, orbitals=tuple(orbitals))
         return impl.make_post(mol, state, corr.settings)
     from ..scf import run_scf_with_correction
 

@@ -219,9 +219,8 @@ def _scan(mol, method, occupation, ch, delta, mode, start, ground, study, callba
         corrections = ()
         if method.correction is not None:
             kind = method.correction.name
-            corrections = tuple(study.get(_point(d), kind) or study.put(_point(d), run_correction(mol, r, method,
-                                                                                                  verbose))
-                                for d, r in zip(delta, records))
+            corrections = tuple(study.get(_point(d), kind) or study.put(_point(d), run_correction(
+                mol, r, method, verbose, orbitals=[(s, k)])) for d, r, k in zip(delta, records, orbitals))
             e_tot = np.array([c.e_tot for c in corrections])
             eps = np.array([make_corrected_orbital_energy(c, r, s, k, s1e)
                             for c, r, k in zip(corrections, records, orbitals)])

@@ -12,15 +12,11 @@ from pyscf.dft import libxc
 from tolerances import EXACT_ATOL, FD_ATOL, KAPPA_QUOTED_ATOL
 
 from deltascf import Occupation, run_state
-from deltascf.occupations import OCC_TOL
 from deltascf.response import OccupationResponse, make_orbital_dms
 from deltascf.scf.build import make_mf
-from deltascf.spin import per_spin
-from deltascf.tracking import make_matched_orbital
+from fdkappa import TIGHT, fd_kappa
 
 WATER = "O 0 0 0; H 0 -0.757 0.587; H 0 0.757 0.587"
-TIGHT = {"conv_tol": 1e-12, "conv_tol_grad": 1e-8}
-FD_STEP = 1e-3
 #: theory §6.1: the H atom's κ_HOMO and ε − κ/2 (B3LYP/3-21G, grid level 5), from an O(h) stencil
 H_ATOM_KAPPA, H_ATOM_EPS_GSC = 0.39900, -0.50941
 
@@ -28,39 +24,6 @@ H_ATOM_KAPPA, H_ATOM_EPS_GSC = 0.39900, -0.50941
 @pytest.fixture(scope="module")
 def water():
     return gto.M(atom=WATER, basis="6-31g", verbose=0)
-
-
-def _full(state) -> float:
-    return 2.0 if state.restricted else 1.0
-
-
-def fd_kappa(mol, state, s, q, p):
-    """dε_p/dn_q (spin s) by the second-order stencil of theory §6.1 over explicit-occupation SCFs."""
-    full = _full(state)
-    n = float(per_spin(state.mo_occ)[s][q])
-    if n > full - OCC_TOL:
-        offsets, weights = (-FD_STEP, -2 * FD_STEP), (-4.0, 1.0)  # (3 ε(n) − 4 ε(n−h) + ε(n−2h)) / 2h
-        base = 3.0
-    elif n < OCC_TOL:
-        offsets, weights = (FD_STEP, 2 * FD_STEP), (4.0, -1.0)
-        base = -3.0
-    else:
-        offsets, weights, base = (FD_STEP, -FD_STEP), (1.0, -1.0), 0.0
-    s1e = mol.intor_symmetric("int1e_ovlp")
-    c_p = per_spin(state.mo_coeff, state.restricted)[s][:, p]
-    total = base * float(per_spin(state.mo_energy)[s][p])
-    for dn, w in zip(offsets, weights):
-        occ = np.array(state.mo_occ, copy=True)
-        if state.restricted:
-            occ[q] += dn
-        else:
-            occ[s, q] += dn
-        new = run_state(mol, method=state.method, state=Occupation.from_occ(occ), ground=state)
-        assert new.converged and not new.collapsed
-        k = make_matched_orbital(per_spin(new.mo_coeff, new.restricted)[s], per_spin(new.mo_occ)[s], c_p, s1e,
-                                 per_spin(occ)[s][p])
-        total += w * float(per_spin(new.mo_energy)[s][k])
-    return total / (2 * FD_STEP)
 
 
 def engine_kappa(mol, state, perturbations):

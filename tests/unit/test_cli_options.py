@@ -10,7 +10,7 @@ from deltascf import Method
 from deltascf.cli import main
 from deltascf.cli.options import build_parser, option_defaults, toml_keys
 from deltascf.cli.script import make_python_script
-from deltascf.corrections import REGISTRY, get_correction
+from deltascf.corrections import REGISTRY, get_correction, modes_of
 
 METHOD_FIELDS = [f for f in dataclasses.fields(Method) if "option" in f.metadata]
 
@@ -39,10 +39,11 @@ def test_every_method_setting_is_a_flag_a_toml_key_and_a_script_argument(command
 
 def test_every_registered_correction_brings_its_flags_and_table():
     flags, keys = _flags("run"), toml_keys()
-    assert set(flags["--correction"].help.split()) >= {f"{n}[:post|scf]" for n in REGISTRY}
+    words = {w.strip(",") for w in flags["--correction"].help.split()}
+    assert words >= {f"{n}[:post|scf]" if modes_of(n) == ("post", "scf") else n for n in REGISTRY}
     for name in REGISTRY:
         impl = get_correction(name)
-        assert tuple(flags[f"--{name}"].choices) == ("post", "scf")
+        assert tuple(flags[f"--{name}"].choices) == modes_of(name)
         assert keys[name] == ("mode", *impl.OPTIONS)
         for key, info in impl.OPTIONS.items():
             assert flags[f"--{name}-{key.replace('_', '-')}"].help == info.help
@@ -94,6 +95,11 @@ CASES = {
                             "auxbasis='sto-3g'"),
     ("losc", "window"): ("run", '[losc]\nmode = "post"\nwindow = [-30, 10]\n', ["--losc-window=-20,5"],
                          "window=(-20.0, 5.0)"),
+    ("gsc2", "mode"): ("run", '[gsc2]\nmode = "post"\n', ["--gsc2", "post"], "Correction('gsc2', 'post'"),
+    ("gsc2", "window"): ("run", '[gsc2]\nmode = "post"\nwindow = [-30, 10]\n', ["--gsc2-window=-20,5"],
+                         "window=(-20.0, 5.0)"),
+    ("gsc2", "curvature"): ("run", '[gsc2]\nmode = "post"\ncurvature = "relaxed"\n', ["--gsc2-curvature", "frozen"],
+                            "curvature='frozen'"),
     ("output", "json"): ("run", '[output]\njson = "a.json"\n', ["--json", "B.json"], "B.json"),
     ("output", "study"): ("run", '[output]\nstudy = "a.h5"\n', ["--output", "B.h5"], "B.h5"),
 }

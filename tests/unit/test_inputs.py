@@ -332,7 +332,7 @@ PLAUSIBLE = {  # mostly right, sometimes wrong, values per key
     "tracking": st.sampled_from(["imom", "MOM", "none"]),
     "density_fit": st.sampled_from(["weigend", "def2-universal-jkfit"]),
     "grid_level": st.integers(-1, 10), "conv_tol": st.floats(-1e-6, 1e-3), "max_cycle": st.integers(-1, 200),
-    "conv_tol_grad": st.floats(-1e-6, 1e-3), "correction": st.sampled_from(["losc", "losc:scf", "gsc9"]),
+    "conv_tol_grad": st.floats(-1e-6, 1e-3), "correction": st.sampled_from(["losc", "losc:scf", "gsc2", "gsc2:scf", "gsc9"]),
     "n_virtual": st.integers(-1, 5),
     "spec": st.sampled_from(["ground", "a:HOMO->LUMO", "b:HOMO=0.5"]),
     "specs": st.lists(st.sampled_from(["ground", "a:HOMO->LUMO"]), max_size=3),
@@ -344,6 +344,7 @@ PLAUSIBLE = {  # mostly right, sometimes wrong, values per key
     "channels": st.one_of(st.sampled_from(["frontier", "valence"]), st.lists(st.sampled_from(["add:a:LUMO"]))),
     "fit_basis": st.sampled_from(["6-31g"]),
     "window": st.lists(st.floats(-50, 50), min_size=1, max_size=3),
+    "curvature": st.sampled_from(["relaxed", "frozen", "Frozen", "screened"]),
     "json": st.sampled_from(["-", "out.json"]), "study": st.sampled_from(["s.h5"]),
 }
 
@@ -409,7 +410,7 @@ def test_script_compiles_and_uses_the_public_api(opts):
     call = {"run": "deltascf.run_state(", "scan": "deltascf.fractional.scan_charge(",
             "chempot": "deltascf.chempot.chemical_potentials("}[opts["command"]]
     assert call in script and "from pyscf import gto" in script
-    assert script.rstrip().splitlines()[-1].startswith("print(json.dumps(summary))")
+    assert script.rstrip().splitlines()[-1].startswith("print(deltascf.report.to_json(summary, indent=None))")
     assert ("LoscSettings(" in script) == bool(opts.get("losc"))
 
 
