@@ -23,19 +23,25 @@ from .records import ScfResult
 from .spin import to_unrestricted
 
 __all__ = ["OccupationResponse", "ResponseResult", "KrylovResult", "make_pairs", "make_pair_diagonal",
-           "pairs_to_dms", "dms_to_pairs", "solve_krylov", "make_orbital_dms", "make_kappa_uncertainty", "RESPONSE_TOL", "HESSIAN_FLOOR",
-           "KAPPA_UNCERTAIN"]
+           "pairs_to_dms", "dms_to_pairs", "solve_krylov", "make_orbital_dms", "make_kappa_uncertainty",
+           "RESPONSE_TOL", "HESSIAN_FLOOR", "KAPPA_UNCERTAIN", "KAPPA_GRID_TOL"]
 
-#: relative residual ‖A x − b‖/‖b‖ at which the response equations (6.3) count as solved
-RESPONSE_TOL = 1e-8
+#: relative residual ‖A x − b‖/‖b‖ at which the response equations (6.3) count as solved; κ from the
+#: stationary form of (6.4) is then exact to about 2 (tol ‖b‖)²/θ_min ≲ 1e-10 Eh (water, benzene: theory §6.3)
+RESPONSE_TOL = 1e-5
 #: Krylov iterations at most (each applies the kernel to every unconverged right-hand side once)
 RESPONSE_MAX_CYCLE = 60
 #: pair-diagonal entries closer to zero than this (Eh) are floored in the preconditioner only
 PRECOND_FLOOR = 1e-2
-#: smallest uncertainty (Eh) assumed for the orbital Hessian of a converged state, in (6.5)
-HESSIAN_FLOOR = 1e-8
+#: smallest uncertainty (Eh) assumed for an eigenvalue of the orbital Hessian, in (6.5): the grid breaks
+#: symmetries, so modes that symmetry makes exactly zero come out at 6e-6 to 6e-5 Eh (water-size molecules,
+#: grid levels 3 and 5); modes below it are zero modes, dropped from the response
+HESSIAN_FLOOR = 1e-5
 #: a relaxed curvature whose estimated uncertainty (6.5) exceeds this (Eh) is near-singular: not returned
 KAPPA_UNCERTAIN = 1e-4
+#: a perturbation whose ⟨ρ|f_xc|ρ⟩ moves by more than this (Eh) from the state's grid to one two levels finer has
+#: no converged curvature (theory §6.4)
+KAPPA_GRID_TOL = 1e-3
 
 
 # -- pairs of different occupation (theory (6.3)) --------------------------------------------------------------
@@ -106,7 +112,7 @@ def make_orbital_dms(mo_coeff: np.ndarray, orbitals) -> np.ndarray:
 class KrylovResult:
     """Solutions ``x`` (m, n) of A x = b, ``ax`` = A x, per right-hand side the relative residual and whether it
     reached the tolerance, the iterations and kernel applications used, and the Ritz pairs of A on the
-    subspace (``ritz`` (k,), ``ritz_vectors`` (k, n), orthonormal)."""
+    subspace (``ritz`` (k,), ``ritz_vectors`` (k, n), orthonormal, and ``ritz_avectors`` = A·ritz_vectors)."""
 
     x: np.ndarray
     ax: np.ndarray
@@ -116,6 +122,7 @@ class KrylovResult:
     applications: int
     ritz: np.ndarray
     ritz_vectors: np.ndarray
+    ritz_avectors: np.ndarray
 
 
 def solve_krylov(aop, b: np.ndarray, precond, tol: float = RESPONSE_TOL,
@@ -152,7 +159,7 @@ def solve_krylov(aop, b: np.ndarray, precond, tol: float = RESPONSE_TOL,
     h = basis @ abasis.T
     theta, z = np.linalg.eigh((h + h.T) / 2) if basis.shape[0] else (np.zeros(0), np.zeros((0, 0)))
     return KrylovResult(x=x, ax=ax, residual=residual, converged=residual <= tol, iterations=iterations,
-                        applications=applications, ritz=theta, ritz_vectors=z.T @ basis)
+                        applications=applications, ritz=theta, ritz_vectors=z.T @ basis, ritz_avectors=z.T @ abasis)
 
 
 def _orthonormal(new: np.ndarray, basis: np.ndarray, drop: float = 1e-10) -> np.ndarray:
@@ -175,12 +182,14 @@ def _orthonormal(new: np.ndarray, basis: np.ndarray, drop: float = 1e-10) -> np.
 
 
 def make_kappa_uncertainty(b: np.ndarray, ritz: np.ndarray, ritz_vectors: np.ndarray, sigma: float) -> tuple:
-    """(6.5): for each right-hand side b_j, max over Ritz pairs (θ, u) of 2 (u·b_j)² σ/θ², the change of
-    κ_jj = κ⁰_jj − 2 b_jᵀA⁻¹b_j when θ moves by σ; returns (estimates (m,), index of the worst pair (m,))."""
+    """(6.5): for each right-hand side b_j, max over Ritz pairs (θ, u) of 2 (u·b_j)²/|θ| · min(1, σ/|θ|): the
+    change of κ_jj = κ⁰_jj − 2 Σ (u·b_j)²/θ when θ moves by σ, or the whole term when |θ| ≤ σ (a mode that
+    cannot be told from zero); returns (estimates (m,), index of the worst pair (m,))."""
     m = b.shape[0]
     if not ritz.size:
         return np.zeros(m), np.zeros(m, dtype=int)
-    est = 2.0 * (b @ ritz_vectors.T) ** 2 * sigma / np.maximum(ritz ** 2, 1e-300)
+    size = np.maximum(np.abs(ritz), 1e-300)
+    est = 2.0 * (b @ ritz_vectors.T) ** 2 / size * np.minimum(1.0, sigma / size)
     worst = np.argmax(est, axis=1)
     return est[np.arange(m), worst], worst
 
@@ -196,8 +205,9 @@ class ResponseResult:
     marks those above :data:`KAPPA_UNCERTAIN`, with ``singular_pair`` naming the pair (spin, r, p) that
     dominates the offending Hessian direction (or None).  ``x`` (m, npair) are the rotation amplitudes and
     ``dm1`` (2, m, nao, nao) the relaxed density responses dP + Σ x (|r⟩⟨p| + |p⟩⟨r|).  ``converged``,
-    ``residual`` and ``iterations`` describe the solve; ``applications`` counts kernel applications (one per
-    density, Fock-build equivalents), ``min_ritz`` is the smallest |Ritz value| of the Hessian met (Eh).
+    ``residual`` and ``iterations`` describe the solve; ``applications`` and ``calls`` count the densities passed
+    through the kernel and the calls (each about one Fock build), ``min_ritz`` is the smallest |Ritz value| of
+    the Hessian met (Eh).
     """
 
     kappa: np.ndarray
@@ -211,6 +221,7 @@ class ResponseResult:
     residual: np.ndarray
     iterations: int
     applications: int
+    calls: int
     min_ritz: float
 
 
@@ -220,7 +231,8 @@ class OccupationResponse:
     Built from the state's own method (functional, grid, density fitting), orbitals and occupations; the
     exchange-correlation kernel is evaluated at the state's density, fractional or non-aufbau.  A restricted
     state gets an unrestricted twin on the restricted grid, so that one spin can be perturbed alone.
-    ``applications`` counts the densities passed through the kernel so far (Fock-build equivalents).
+    ``applications`` counts the densities passed through the kernel so far and ``calls`` the calls; a call costs
+    about one Fock build whatever its number of densities, for a functional with a grid part (theory §6.5).
     """
 
     def __init__(self, mol, state: ScfResult, eri=None):
@@ -240,11 +252,18 @@ class OccupationResponse:
             if not method.is_hf:
                 grids = make_mf(mol, method, eri=eri).grids  # the grid the restricted state was converged on
             method = dataclasses.replace(method, reference="uhf" if method.is_hf else "uks")
+        self.mol = mol
         self._mf = make_mf(mol, method, eri=eri, grids=grids)
         self._vind = self._mf.gen_response(mo_coeff=self.mo_coeff, mo_occ=self.mo_occ, hermi=1)
         self.pairs = make_pairs(self.mo_occ)
         self.diag = make_pair_diagonal(self.mo_energy, self.mo_occ, self.pairs)
         self.applications = 0
+        self.calls = 0
+
+    @property
+    def grid_level(self) -> int | None:
+        """The level of the state's grid; None for HF (no grid)."""
+        return int(self._mf.grids.level) if hasattr(self._mf, "xc") else None
 
     @property
     def npair(self) -> int:
@@ -256,8 +275,41 @@ class OccupationResponse:
         if k == 0:
             return np.zeros_like(dms)
         self.applications += k
+        self.calls += 1
         v = np.asarray(self._vind(dms))
         return v.reshape(dms.shape)
+
+    def xc_kernel_diagonal(self, dms: np.ndarray, level: int | None = None) -> np.ndarray:
+        """⟨ρ_i|f_xc|ρ_i⟩ = Σ_σσ' Tr[dP_iσ f_xc,σσ'[dP_iσ']] per perturbation (2, m, nao, nao), on the state's own grid
+        or on a grid of ``level``; the xc part of κ⁰ (6.4), for the grid check of theory §6.4.  Zero for HF."""
+        from pyscf import dft
+
+        mf = self._mf
+        if not hasattr(mf, "xc"):
+            return np.zeros(dms.shape[1])
+        grids = mf.grids
+        if level is not None:
+            grids = dft.gen_grid.Grids(self.mol)
+            grids.level = int(level)
+            grids.build(with_non0tab=True)
+        ni = mf._numint
+        rho0, vxc, fxc = ni.cache_xc_kernel(self.mol, grids, mf.xc, self.mo_coeff, self.mo_occ, 1)
+        v = ni.nr_uks_fxc(self.mol, grids, mf.xc, None, dms, 0, 1, rho0, vxc, fxc)
+        return np.einsum("simn,simn->i", dms, np.asarray(v).reshape(dms.shape), optimize=True)
+
+    def grid_unstable(self, dms: np.ndarray, tol: float = KAPPA_GRID_TOL) -> list:
+        """[(i, value here, value finer, level, finer level)] for the perturbations (2, m, nao, nao) whose
+        ⟨ρ_i|f_xc|ρ_i⟩ moves by more than ``tol`` from the state's grid to one two levels finer (theory §6.4).
+        A diffuse density lives where the state's density is small, and there a GGA kernel can make the integral
+        grow without bound as the grid refines (B3LYP: LiH's LUMO gives 10.6, 15.6 and 317 Eh on grid levels
+        3, 5 and 7).  Empty for HF (no grid) and for no perturbations."""
+        level = self.grid_level
+        if level is None or dms.shape[1] == 0:
+            return []
+        finer = min(level + 2, 9)
+        here, there = self.xc_kernel_diagonal(dms), self.xc_kernel_diagonal(dms, level=finer)
+        return [(i, float(a), float(b), level, finer) for i, (a, b) in enumerate(zip(here, there))
+                if abs(a - b) > tol]
 
     def apply_hessian(self, x: np.ndarray) -> np.ndarray:
         """A x = d ⊙ x + P[v(D[x])] for rows x (k, npair); theory (6.3)."""
@@ -280,11 +332,16 @@ class OccupationResponse:
             return ResponseResult(kappa=k0, kappa_frozen=k0, kappa_error=np.zeros(m),
                                   near_singular=np.zeros(m, bool), singular_pair=(None,) * m, x=zeros, dm1=dms,
                                   converged=np.ones(m, bool), residual=np.zeros(m), iterations=0,
-                                  applications=self.applications, min_ritz=float("nan"))
+                                  applications=self.applications, calls=self.calls, min_ritz=float("nan"))
         b = dms_to_pairs(self.mo_coeff, self.pairs, v0)
         safe = np.where(np.abs(self.diag) < PRECOND_FLOOR, np.copysign(PRECOND_FLOOR, self.diag), self.diag)
         sol = solve_krylov(self.apply_hessian, -b, lambda r: r / safe, tol, max_cycle)
-        x, ax = sol.x, sol.ax
+        # zero modes (|θ| ≤ σ: a rotation symmetry makes free, such as a hole turning inside a degenerate π pair)
+        # carry no response; what they held goes into the uncertainty (6.5)
+        sigma = max(self.max_grad, HESSIAN_FLOOR)
+        zero = np.abs(sol.ritz) <= sigma
+        coef = sol.x @ sol.ritz_vectors[zero].T
+        x, ax = sol.x - coef @ sol.ritz_vectors[zero], sol.ax - coef @ sol.ritz_avectors[zero]
         # (6.4) in its stationary form: κ = K0 − 2 bᵀA⁻¹b, with errors second order in the residual
         corr = 2.0 * (b @ x.T + x @ b.T + x @ ax.T)
         kappa = k0 + (corr + corr.T) / 2
@@ -293,7 +350,7 @@ class OccupationResponse:
         return ResponseResult(kappa=kappa, kappa_frozen=k0, kappa_error=error,
                               near_singular=error > KAPPA_UNCERTAIN, singular_pair=pair, x=x, dm1=dm1,
                               converged=sol.converged, residual=sol.residual, iterations=sol.iterations,
-                              applications=self.applications,
+                              applications=self.applications, calls=self.calls,
                               min_ritz=float(np.min(np.abs(sol.ritz))) if sol.ritz.size else float("nan"))
 
     def _uncertainty(self, b: np.ndarray, sol: KrylovResult) -> tuple:

@@ -83,3 +83,6 @@ def test_near_singular_direction_is_flagged_only_when_the_perturbation_excites_i
     assert est[0] > KAPPA_UNCERTAIN and worst[0] == 0
     assert est[1] < KAPPA_UNCERTAIN and worst[1] == 1  # 2·0.09·1e-8/0.25: an ordinary direction
     assert_allclose(est, [2 * 0.01 * 1e-8 / 1e-12, 2 * 0.09 * 1e-8 / 0.25], rtol=1e-12, atol=0)
+    # a mode that cannot be told from zero (|θ| ≤ σ) is uncertain by its whole term 2 (u·b)²/|θ|
+    est, _ = make_kappa_uncertainty(b[:1], ritz, vecs, 1e-5)
+    assert_allclose(est, [2 * 0.01 / 1e-6], rtol=1e-12, atol=0)
