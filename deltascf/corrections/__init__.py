@@ -39,6 +39,7 @@ __all__ = ["REGISTRY", "CorrectionUnsupported", "get_correction", "correction_na
 REGISTRY = {
     "losc": "deltascf.corrections.losc",
     "gsc2": "deltascf.corrections.gsc2",
+    "lrlosc": "deltascf.corrections.lrlosc",
 }
 
 

@@ -334,17 +334,13 @@ def _window_index(mo_energy: np.ndarray, window) -> np.ndarray:
     return np.flatnonzero((e_ev >= window[0]) & (e_ev < window[1]))  # may be empty: nothing is corrected
 
 
-def make_losc_inputs(mol, result: ScfResult, settings: LoscSettings, eri=None) -> LoscInputs:
-    """Orbitalets and curvature of ``result``, one entry per spin (what SCF-LOSC freezes); theory §5.2-§5.5.
-
-    The orbitalets come from the state's own canonical orbitals, with its Fock matrix diag(ε) in that basis.
-    A closed-shell unrestricted state has identical spins: it is localized and integrated once.
-    """
-    a_x, a_hf = make_dfa_weights(result.method.xc, settings.weights)
+def make_orbitalet_sets(mol, result: ScfResult, settings: LoscSettings) -> tuple:
+    """LOSC2 orbitalets of ``result`` per spin, from its own canonical orbitals with its Fock matrix diag(ε) in that
+    basis; theory §5.2-§5.3.  Returns (c_lo, co_index, converged, sweeps, same_spins) with one entry per spin to
+    treat: a closed-shell unrestricted state has identical spins (``same_spins``) and is localized once."""
     restricted = result.restricted
     spins = list(zip(per_spin(result.mo_coeff, restricted), per_spin(result.mo_energy, restricted)))
     dip = mol.intor_symmetric("int1e_r", comp=3)
-    grid_level = settings.grid_level if settings.grid_level is not None else result.method.grid_level
     same_spins = len(spins) == 2 and np.allclose(spins[0][0], spins[1][0], rtol=0, atol=1e-10) and \
         np.allclose(spins[0][1], spins[1][1], rtol=0, atol=1e-10)
     work = spins[:1] if same_spins else spins
@@ -360,6 +356,17 @@ def make_losc_inputs(mol, result: ScfResult, settings: LoscSettings, eri=None) -
         co_index.append(idx)
         conv.append(ok)
         sweeps.append(nsweep)
+    return c_lo, co_index, conv, sweeps, same_spins
+
+
+def make_losc_inputs(mol, result: ScfResult, settings: LoscSettings, eri=None) -> LoscInputs:
+    """Orbitalets and curvature of ``result``, one entry per spin (what SCF-LOSC freezes); theory §5.2-§5.5.
+
+    The orbitalets come from :func:`make_orbitalet_sets`.
+    """
+    a_x, a_hf = make_dfa_weights(result.method.xc, settings.weights)
+    grid_level = settings.grid_level if settings.grid_level is not None else result.method.grid_level
+    c_lo, co_index, conv, sweeps, same_spins = make_orbitalet_sets(mol, result, settings)
     if a_x == 0.0 and a_hf == 1.0:  # HF: κ ≡ 0 (theory §5.4)
         kappa = [np.zeros((c.shape[1],) * 2) for c in c_lo]
     else:

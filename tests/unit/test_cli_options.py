@@ -100,6 +100,11 @@ CASES = {
                          "window=(-20.0, 5.0)"),
     ("gsc2", "curvature"): ("run", '[gsc2]\nmode = "post"\ncurvature = "relaxed"\n', ["--gsc2-curvature", "frozen"],
                             "curvature='frozen'"),
+    ("lrlosc", "mode"): ("run", '[lrlosc]\nmode = "post"\n', ["--lrlosc", "post"], "Correction('lrlosc', 'post'"),
+    ("lrlosc", "window"): ("run", '[lrlosc]\nmode = "post"\nwindow = [-30, 10]\n', ["--lrlosc-window=-20,5"],
+                           "window=(-20.0, 5.0)"),
+    ("lrlosc", "curvature"): ("run", '[lrlosc]\nmode = "post"\ncurvature = "relaxed"\n',
+                              ["--lrlosc-curvature", "frozen"], "curvature='frozen'"),
     ("output", "json"): ("run", '[output]\njson = "a.json"\n', ["--json", "B.json"], "B.json"),
     ("output", "study"): ("run", '[output]\nstudy = "a.h5"\n', ["--output", "B.h5"], "B.h5"),
 }

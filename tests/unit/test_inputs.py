@@ -332,7 +332,7 @@ PLAUSIBLE = {  # mostly right, sometimes wrong, values per key
     "tracking": st.sampled_from(["imom", "MOM", "none"]),
     "density_fit": st.sampled_from(["weigend", "def2-universal-jkfit"]),
     "grid_level": st.integers(-1, 10), "conv_tol": st.floats(-1e-6, 1e-3), "max_cycle": st.integers(-1, 200),
-    "conv_tol_grad": st.floats(-1e-6, 1e-3), "correction": st.sampled_from(["losc", "losc:scf", "gsc2", "gsc2:scf", "gsc9"]),
+    "conv_tol_grad": st.floats(-1e-6, 1e-3), "correction": st.sampled_from(["losc", "losc:scf", "gsc2", "gsc2:scf", "lrlosc", "lrlosc:scf", "gsc9"]),
     "n_virtual": st.integers(-1, 5),
     "spec": st.sampled_from(["ground", "a:HOMO->LUMO", "b:HOMO=0.5"]),
     "specs": st.lists(st.sampled_from(["ground", "a:HOMO->LUMO"]), max_size=3),
