@@ -321,3 +321,20 @@ def test_without_dask_one_line_says_how_to_install_it(batch_dir, monkeypatch, ca
     assert err == ['deltascf: error: deltascf batch needs Dask: pip install "deltascf[dask]"']
     assert not (batch_dir / "out").exists()
     assert main(["batch", str(batch_dir / "m.toml"), "--dry-run"]) == 0  # listing needs no Dask
+
+
+def test_the_report_counts_rows_without_a_value_apart():
+    """A row whose corrected ε is missing (null in JSON, NaN in memory) is counted, not averaged in."""
+    from deltascf.report import make_batch_report
+
+    def row(err, key):
+        return {"job": "chempot", "xc": "b3lyp", "basis": "6-31g", "correction": "gsc2", "state": "ground",
+                "key": key, "error_ev": err}
+
+    summary, text = make_batch_report([row(0.1, "a"), row(-0.3, "a"), row(None, "b"), row(float("nan"), "b")], {})
+    (stats,) = summary["statistics"]
+    assert stats["rows"] == 4 and stats["rows_without_value"] == 2
+    assert stats["max_abs_error_ev"] == pytest.approx(0.3) and stats["mean_abs_error_ev"] == pytest.approx(0.2)
+    assert "nan" not in text
+    (empty,) = make_batch_report([row(None, "c")], {})[0]["statistics"]
+    assert empty["max_abs_error_ev"] is None and empty["rows_without_value"] == 1
