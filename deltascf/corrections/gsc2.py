@@ -25,7 +25,7 @@ from ..settings import OptionInfo, check_value
 from .xc import CorrectionUnsupported
 
 __all__ = ["NAME", "LABEL", "MODES", "Gsc2Settings", "Gsc2Result", "OPTIONS", "make_settings", "check", "make_post",
-           "make_gsc2_correction", "select_orbitals", "check_fxc", "make_frozen", "make_scf_result"]
+           "make_gsc2_correction", "select_orbitals", "check_fxc", "has_same_spins", "make_frozen", "make_scf_result"]
 
 NAME = "gsc2"
 LABEL = "GSC2"
@@ -159,7 +159,7 @@ def make_gsc2_correction(mol, state: ScfResult, settings: Gsc2Settings | None = 
     settings = settings or Gsc2Settings()
     resp = OccupationResponse(mol, state, eri)
     e, n = resp.mo_energy, resp.mo_occ  # unrestricted layout; a restricted state has n/2 in each spin
-    same_spins = state.restricted or _same_spins(mol, resp.mo_coeff, e, n)
+    same_spins = state.restricted or has_same_spins(mol, resp.mo_coeff, e, n)
     extra = [set(), set()]
     for s, p in orbitals:
         extra[0 if state.restricted else int(s)].add(int(p))
@@ -201,14 +201,13 @@ def make_gsc2_correction(mol, state: ScfResult, settings: Gsc2Settings | None = 
 def _grid_unstable(resp, work) -> dict:
     """{(spin, p): text} of the unfilled orbitals in ``work`` whose ⟨ρ_p|f_xc|ρ_p⟩ is not grid-converged
     (:meth:`OccupationResponse.grid_unstable`, theory §6.4)."""
-    from ..response import make_orbital_dms
-
     unfilled = [(s, p) for s, p in work if resp.mo_occ[s, p] < 1 - OCC_TOL]
+    orbitals = [(s, resp.mo_coeff[s][:, p]) for s, p in unfilled]
     return {unfilled[i]: f"{'ab'[unfilled[i][0]]}:{unfilled[i][1]} ({a:.4g} Eh on grid level {lv}, {b:.4g} on {fl})"
-            for i, a, b, lv, fl in resp.grid_unstable(make_orbital_dms(resp.mo_coeff, unfilled))}
+            for i, a, b, lv, fl in resp.grid_unstable(orbitals)}
 
 
-def _same_spins(mol, mo_coeff, mo_energy, mo_occ) -> bool:
+def has_same_spins(mol, mo_coeff, mo_energy, mo_occ) -> bool:
     """Whether both spins hold the same orbitals (up to sign), energies (to SAME_SPIN_TOL) and occupations, as a
     closed-shell UKS state does: then β is solved by copying α (theory §6.5)."""
     if not np.array_equal(mo_occ[0], mo_occ[1]) or np.max(np.abs(mo_energy[0] - mo_energy[1])) > SAME_SPIN_TOL:

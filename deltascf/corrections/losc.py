@@ -334,15 +334,18 @@ def _window_index(mo_energy: np.ndarray, window) -> np.ndarray:
     return np.flatnonzero((e_ev >= window[0]) & (e_ev < window[1]))  # may be empty: nothing is corrected
 
 
-def make_orbitalet_sets(mol, result: ScfResult, settings: LoscSettings) -> tuple:
+def make_orbitalet_sets(mol, result: ScfResult, settings: LoscSettings, same_spins: bool | None = None) -> tuple:
     """LOSC2 orbitalets of ``result`` per spin, from its own canonical orbitals with its Fock matrix diag(ε) in that
     basis; theory §5.2-§5.3.  Returns (c_lo, co_index, converged, sweeps, same_spins) with one entry per spin to
-    treat: a closed-shell unrestricted state has identical spins (``same_spins``) and is localized once."""
+    treat: an unrestricted state whose spins are identical (to 1e-10, or as the caller says with ``same_spins``)
+    is localized once, from α."""
     restricted = result.restricted
     spins = list(zip(per_spin(result.mo_coeff, restricted), per_spin(result.mo_energy, restricted)))
     dip = mol.intor_symmetric("int1e_r", comp=3)
-    same_spins = len(spins) == 2 and np.allclose(spins[0][0], spins[1][0], rtol=0, atol=1e-10) and \
-        np.allclose(spins[0][1], spins[1][1], rtol=0, atol=1e-10)
+    if same_spins is None:
+        same_spins = len(spins) == 2 and np.allclose(spins[0][0], spins[1][0], rtol=0, atol=1e-10) and \
+            np.allclose(spins[0][1], spins[1][1], rtol=0, atol=1e-10)
+    same_spins = bool(same_spins) and len(spins) == 2
     work = spins[:1] if same_spins else spins
     c_lo, co_index, conv, sweeps = [], [], [], []
     for c, e in work:

@@ -23,7 +23,7 @@ from ..occupations import OCC_TOL
 from ..records import Record, ScfResult, frozen_array
 from ..response import RESPONSE_TOL
 from ..settings import OptionInfo, check_value
-from .gsc2 import check_fxc, select_orbitals
+from .gsc2 import has_same_spins, check_fxc, select_orbitals
 from .losc import LoscSettings, make_local_occupation, make_losc_energy, make_orbitalet_sets
 from .xc import CorrectionUnsupported
 
@@ -36,7 +36,7 @@ MODES = ("post",)  # no SCF mode yet
 CURVATURES = ("relaxed", "frozen")
 #: an orbitalet is active when λ_ii(1 − λ_ii), some λ_ij² (j ≠ i) or its weight |U_pi|² in a read orbital exceeds
 #: this; theory (6.7)
-ACTIVE_TOL = 1e-5
+ACTIVE_TOL = 1e-4
 
 #: the settings a user sets from the command line (--lrlosc-window, --lrlosc-curvature) and TOML ([lrlosc])
 OPTIONS = {
@@ -178,8 +178,9 @@ def make_lrlosc_correction(mol, state: ScfResult, settings: LrLoscSettings | Non
     settings = settings or LrLoscSettings()
     resp = OccupationResponse(mol, state, eri)
     e, n, c = resp.mo_energy, resp.mo_occ, resp.mo_coeff  # unrestricted layout
-    c_lo, _, loc_ok, sweeps, same = make_orbitalet_sets(mol, state, settings.losc)
-    same_spins = state.restricted or same
+    # spins that hold the same orbitals (a closed-shell UKS state, to SAME_SPIN_TOL) are localized and solved once
+    same_spins = state.restricted or has_same_spins(mol, c, e, n)
+    c_lo, _, loc_ok, sweeps, _ = make_orbitalet_sets(mol, state, settings.losc, same_spins=same_spins)
     nspin = 1 if same_spins else 2
     extra = [set(), set()]
     for s, p in orbitals:
@@ -212,7 +213,8 @@ def make_lrlosc_correction(mol, state: ScfResult, settings: LrLoscSettings | Non
             singular.append(f"{'ab'[s]}:{int(active[s][k])}")
     if settings.grid_check:
         unfilled = [j for j, (s, k) in enumerate(work) if lams[s][k, k] < 1 - OCC_TOL]
-        for i, a, b, lv, fl in resp.grid_unstable(dms[:, unfilled]):
+        orbs = [(work[j][0], c_lo[work[j][0]][:, active[work[j][0]][work[j][1]]]) for j in unfilled]
+        for i, a, b, lv, fl in resp.grid_unstable(orbs):
             s, k = work[unfilled[i]]
             bad[s].add(k)
             unstable.append(f"{'ab'[s]}:{int(active[s][k])} ({a:.4g} Eh on grid level {lv}, {b:.4g} on {fl})")

@@ -139,3 +139,27 @@ def test_density_fitting_and_restricted_twin_agree_with_their_unrestricted_runs(
     df = run_state(water, "b3lyp", density_fit="def2-universal-jkfit", **TIGHT)
     res = engine_kappa(water, df, [(0, 4)])
     assert_allclose(res.kappa[0, 0], fd_kappa(water, df, 0, 4, 4), rtol=0, atol=FD_ATOL)
+
+
+@pytest.mark.parametrize("xc", ["lda,vwn", "b3lyp", "tpss"])
+def test_rank_one_xc_integral_equals_pyscf_kernel_route(water, xc):
+    """⟨ρ_i|f_xc|ρ_i⟩ from φ_i and ∇φ_i on the grid (theory §6.4) equals PySCF's nr_uks_fxc applied to |φ_i⟩⟨φ_i|,
+    for LDA, GGA and meta-GGA, on the state's grid and on a finer one; the spin of each orbital is its own."""
+    state = run_state(water, xc, state="a:HOMO->LUMO", ground=run_state(water, xc))
+    resp = OccupationResponse(water, state)
+    work = [(0, 4), (0, 5), (1, 4), (1, 6)]
+    orbitals = [(s, resp.mo_coeff[s][:, p]) for s, p in work]
+    dms = make_orbital_dms(resp.mo_coeff, work)
+    mf = resp._mf
+    for level in (None, resp.grid_level + 1):
+        grids = mf.grids
+        if level is not None:
+            from pyscf import dft
+
+            grids = dft.gen_grid.Grids(water)
+            grids.level = level
+            grids.build(with_non0tab=True)
+        rho0, vxc, fxc = mf._numint.cache_xc_kernel(water, grids, mf.xc, resp.mo_coeff, resp.mo_occ, 1)
+        v = mf._numint.nr_uks_fxc(water, grids, mf.xc, None, dms, 0, 1, rho0, vxc, fxc)
+        ref = np.einsum("simn,simn->i", dms, np.asarray(v).reshape(dms.shape))
+        assert_allclose(resp.xc_kernel_diagonal(orbitals, level=level), ref, rtol=1e-10, atol=EXACT_ATOL)
