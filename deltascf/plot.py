@@ -251,8 +251,13 @@ def make_points_figure(states, title: str) -> "Figure":
 
 
 # -- batches: the set-level parity and the distribution of |ε − μ| ----------------------------------------------
+def _finite(x) -> bool:
+    return x is not None and np.isfinite(float(x))
+
+
 def _by_method(rows) -> dict:
-    """{method label: [rows]} of the theorem-table rows of a batch summary (eV)."""
+    """{method label: [rows]} of the theorem-table rows of a batch summary (eV).  Rows may lack a value (a
+    corrected ε that a correction does not give: None or NaN); the figures leave those out and count them."""
     out = {}
     for row in rows:
         if row.get("job") == "chempot" and "error_ev" in row:
@@ -270,15 +275,17 @@ def make_set_parity(rows) -> "Figure":
     axes = fig.subplots(1, len(groups), squeeze=False)[0]
     for ax, (method, group) in zip(axes, sorted(groups.items())):
         for excited, marker, label in ((False, "o", "ground state"), (True, "^", "ΔSCF state")):
-            pts = [r for r in group if (r["state"] != "ground") == excited]
+            pts = [r for r in group if (r["state"] != "ground") == excited and _finite(r["eps_ev"])
+                   and _finite(r["mu_ev"])]
             if pts:
                 ax.plot([r["mu_ev"] for r in pts], [r["eps_ev"] for r in pts], marker=marker, linestyle="none",
                         label=f"{label} ({len(pts)})", alpha=0.8)
-        values = [v for r in group for v in (r["mu_ev"], r["eps_ev"])]
+        values = [float(v) for r in group for v in (r["mu_ev"], r["eps_ev"]) if _finite(v)] or [0.0]
         lo, hi = min(values), max(values)
         pad = max(0.05 * (hi - lo), 0.5)
         ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], linestyle="--", color="k", linewidth=1.0, label="ε = μ")
-        ax.set_title(method)
+        missing = sum(1 for r in group if not (_finite(r["eps_ev"]) and _finite(r["mu_ev"])))
+        ax.set_title(method + (f"\n({missing} rows without a value)" if missing else ""), fontsize="medium")
         ax.set_xlabel(LABEL_MU)
         ax.set_ylabel(LABEL_EPS)
         ax.legend(fontsize="small")
@@ -293,12 +300,16 @@ def make_error_distribution(rows) -> "Figure":
         raise ValueError("the batch holds no theorem-table rows to plot")
     fig = _new_figure((6.5, 4.5))
     ax = fig.add_subplot()
-    errors = {m: [abs(r["error_ev"]) for r in g] for m, g in sorted(groups.items())}
-    top = max(max(v) for v in errors.values())
+    errors = {m: [abs(float(r["error_ev"])) for r in g if _finite(r["error_ev"])] for m, g in sorted(groups.items())}
+    missing = {m: sum(1 for r in g if not _finite(r["error_ev"])) for m, g in groups.items()}
+    top = max((max(v) for v in errors.values() if v), default=1.0)
     bins = np.linspace(0.0, top if top > 0 else 1.0, 21)
     for method, values in errors.items():
+        if not values:
+            continue
+        extra = f", {missing[method]} without value" if missing[method] else ""
         ax.hist(values, bins=bins, histtype="step", linewidth=1.5,
-                label=f"{method}: mean {np.mean(values):.2f}, max {np.max(values):.2f} eV")
+                label=f"{method}: mean {np.mean(values):.2f}, max {np.max(values):.2f} eV{extra}")
     ax.set_xlabel("|ε − μ| / eV")
     ax.set_ylabel("channels")
     ax.set_title("distribution of |ε − μ|")

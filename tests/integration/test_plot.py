@@ -218,3 +218,23 @@ def test_figures_need_no_pyplot_or_display(scan):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "MPLBACKEND")}
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=Path(__file__).parent, timeout=60)
     assert done.returncode == 0
+
+
+def test_set_figures_leave_out_and_count_rows_without_a_value():
+    """Batch rows whose corrected ε is missing (null in JSON, NaN in memory) are not drawn; they are counted."""
+
+    def row(corr, eps, mu, state="ground"):
+        err = None if eps is None or mu is None else eps - mu
+        return {"job": "chempot", "xc": "b3lyp", "basis": "6-31g", "correction": corr, "state": state,
+                "eps_ev": eps, "mu_ev": mu, "error_ev": err}
+
+    rows = [row("none", -8.0, -12.0), row("gsc2:post", -12.1, -12.0), row("gsc2:post", None, -3.0),
+            row("gsc2:post", float("nan"), 4.0, "a:HOMO->LUMO")]
+    parity = plot.make_set_parity(rows)
+    panel = next(ax for ax in parity.axes if "gsc2" in ax.get_title())
+    assert "2 rows without a value" in panel.get_title()
+    drawn = [line for line in panel.get_lines() if line.get_linestyle() == "None"]
+    assert sum(len(line.get_xdata()) for line in drawn) == 1
+    hist = plot.make_error_distribution(rows)
+    labels = [t.get_text() for t in hist.axes[0].get_legend().get_texts()]
+    assert any("gsc2" in t and "2 without value" in t and "nan" not in t for t in labels)
