@@ -206,7 +206,6 @@ def make_theorem_summary(table) -> dict:
 
 def format_theorem(table) -> str:
     """The theorem table in eV: ε of I (T1/T3) and of the neighbour (T2/T4) against μ."""
-    ev = HARTREE2EV
     head = (f"{'channel':<12} {'orbital':<9} {'eps(I)':>9} {'eps(nb)':>9} {'mu':>9} {'IP/EA':>9} "
             f"{'eps-mu':>8} {'nb-mu':>8} {'conv':>5}")
     lines = [f"state {table.state} ({table.resolved}), E = {table.e_tot:.10f} Eh"
@@ -214,16 +213,23 @@ def format_theorem(table) -> str:
     for r in table.rows:
         kind = "IP" if r.kind == "remove" else "EA"
         flag = ("yes" if r.converged else "NO") + ("!" if r.collapsed else "")
-        lines.append(f"{r.channel:<12} {'ab'[r.spin] + ':' + r.label:<9} {r.eps * ev:>9.3f} "
-                     f"{r.eps_neighbour * ev:>9.3f} {r.mu * ev:>9.3f} {r.delta_scf * ev:>7.3f}{kind} "
-                     f"{r.error * ev:>8.3f} {r.error_neighbour * ev:>8.3f} {flag:>5}")
+        lines.append(f"{r.channel:<12} {'ab'[r.spin] + ':' + r.label:<9} {_ev(r.eps, 9)} "
+                     f"{_ev(r.eps_neighbour, 9)} {_ev(r.mu, 9)} {_ev(r.delta_scf, 7)}{kind} "
+                     f"{_ev(r.error, 8)} {_ev(r.error_neighbour, 8)} {flag:>5}")
     lines.append("mu = slope of E between I and its N-1 (remove) or N+1 (add) neighbour; IP = -mu(remove), "
                  "EA = -mu(add).")
     lines.append("A convex (delocalizing) functional puts occupied eps above mu (eps-mu > 0 on removals) and "
                  "empty eps below mu (eps-mu < 0 on additions).")
     if any(r.collapsed for r in table.rows):
         lines.append("! = the state or its neighbour lost its target configuration")
+    if any(not math.isfinite(v) for r in table.rows for v in (r.eps, r.eps_neighbour, r.mu)):
+        lines.append("- = a corrected value the correction does not give (its notes say why)")
     return "\n".join(lines)
+
+
+def _ev(value: float, width: int) -> str:
+    """A Hartree value in eV, right-aligned in ``width``; '-' for a value that is not given (NaN)."""
+    return f"{value * HARTREE2EV:>{width}.3f}" if math.isfinite(value) else f"{'-':>{width}}"
 
 
 # -- any record -------------------------------------------------------------------------------------

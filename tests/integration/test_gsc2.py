@@ -4,6 +4,7 @@ The theorem-table rows are asserted against values computed here by an independe
 differences of fractional SCFs (theory (6.2)) put into (6.1), and μ from the uncorrected table (GSC2 does not
 change integer-state energies).
 """
+import dataclasses
 import json
 
 import numpy as np
@@ -20,6 +21,7 @@ from deltascf.corrections import run_correction
 from deltascf.corrections.gsc2 import Gsc2Settings, select_orbitals
 from deltascf.fractional import scan_charge
 from deltascf.io import load_all
+from deltascf.report import format_theorem
 from fdkappa import TIGHT, fd_kappa
 
 WATER = "O 0 0 0; H 0 -0.757 0.587; H 0 0.757 0.587"
@@ -116,6 +118,10 @@ def test_study_round_trip_and_command_line_equal_the_api(water, tmp_path, capsys
     assert code == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert_allclose([r["eps"] for r in rows], [r.eps for r in table.rows], rtol=0, atol=PARITY_ATOL)
+    # a value the correction does not give (NaN) is '-' in the text table, with a line that says so
+    gap = dataclasses.replace(table, rows=(dataclasses.replace(table.rows[0], eps=float("nan")), *table.rows[1:]))
+    text = format_theorem(gap).splitlines()
+    assert text[3].split()[2] == "-" and "nan" not in "\n".join(text) and text[-1].startswith("- = ")
 
 
 def test_scf_mode_is_refused_before_any_scf(tmp_path, capsys):
