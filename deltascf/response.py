@@ -23,7 +23,8 @@ from .records import ScfResult
 from .spin import to_unrestricted
 
 __all__ = ["OccupationResponse", "ResponseResult", "KrylovResult", "make_pairs", "make_pair_diagonal",
-           "pairs_to_dms", "dms_to_pairs", "solve_krylov", "make_orbital_dms", "make_kappa_uncertainty",
+           "pairs_to_dms", "dms_to_pairs", "solve_krylov", "make_orbital_dms", "make_orbital_vectors",
+           "make_rank_one_dms", "make_kappa_uncertainty",
            "RESPONSE_TOL", "HESSIAN_FLOOR", "KAPPA_UNCERTAIN", "KAPPA_GRID_TOL"]
 
 #: relative residual ‖A x − b‖/‖b‖ at which the response equations (6.3) count as solved.  κ from the stationary
@@ -97,15 +98,24 @@ def dms_to_pairs(mo_coeff: np.ndarray, pairs: tuple, v: np.ndarray) -> np.ndarra
     return np.concatenate(parts, axis=1)
 
 
+def make_orbital_vectors(mo_coeff: np.ndarray, orbitals) -> list:
+    """[(σ, φ (nao,)), ...] of canonical ``orbitals`` [(σ, p), ...]: the form rank-one perturbations take here."""
+    return [(int(s), mo_coeff[s][:, p]) for s, p in orbitals]
+
+
+def make_rank_one_dms(vectors, nao: int) -> np.ndarray:
+    """Perturbation densities |φ⟩⟨φ| of spin σ for ``vectors`` [(σ, φ), ...] -> (2, m, nao, nao): the change of the
+    occupation of φ by one (a canonical orbital, or an orbitalet, theory (6.6))."""
+    out = np.zeros((2, len(vectors), nao, nao))
+    for i, (s, v) in enumerate(vectors):
+        out[s, i] = np.outer(v, v)
+    return out
+
+
 def make_orbital_dms(mo_coeff: np.ndarray, orbitals) -> np.ndarray:
     """Perturbation densities |p⟩⟨p| of spin σ for ``orbitals`` [(σ, p), ...] -> (2, m, nao, nao); a change
     of canonical occupation n_pσ by one."""
-    nao = mo_coeff[0].shape[0]
-    out = np.zeros((2, len(orbitals), nao, nao))
-    for i, (s, p) in enumerate(orbitals):
-        c = mo_coeff[s][:, p]
-        out[s, i] = np.outer(c, c)
-    return out
+    return make_rank_one_dms(make_orbital_vectors(mo_coeff, orbitals), mo_coeff[0].shape[0])
 
 
 # -- the solver ------------------------------------------------------------------------------------------------
@@ -267,6 +277,12 @@ class OccupationResponse:
         return int(self._mf.grids.level) if hasattr(self._mf, "xc") else None
 
     @property
+    def sigma(self) -> float:
+        """σ of (6.5): how well a Hessian eigenvalue is known (Eh), the state's max orbital gradient floored at
+        HESSIAN_FLOOR; Ritz values below it are zero modes."""
+        return max(self.max_grad, HESSIAN_FLOOR)
+
+    @property
     def npair(self) -> int:
         return int(self.diag.size)
 
@@ -363,8 +379,7 @@ class OccupationResponse:
         sol = solve_krylov(self.apply_hessian, -b, lambda r: r / safe, tol, max_cycle)
         # zero modes (|θ| ≤ σ: a rotation symmetry makes free, such as a hole turning inside a degenerate π pair)
         # carry no response; what they held goes into the uncertainty (6.5)
-        sigma = max(self.max_grad, HESSIAN_FLOOR)
-        zero = np.abs(sol.ritz) <= sigma
+        zero = np.abs(sol.ritz) <= self.sigma
         coef = sol.x @ sol.ritz_vectors[zero].T
         x, ax = sol.x - coef @ sol.ritz_vectors[zero], sol.ax - coef @ sol.ritz_avectors[zero]
         # (6.4) in its stationary form: κ = K0 − 2 bᵀA⁻¹b, with errors second order in the residual
@@ -380,7 +395,7 @@ class OccupationResponse:
 
     def _uncertainty(self, b: np.ndarray, sol: KrylovResult) -> tuple:
         """(6.5) per perturbation, and the pair that dominates the worst Hessian direction of each flagged one."""
-        error, worst = make_kappa_uncertainty(b, sol.ritz, sol.ritz_vectors, max(self.max_grad, HESSIAN_FLOOR))
+        error, worst = make_kappa_uncertainty(b, sol.ritz, sol.ritz_vectors, self.sigma)
         names = self._pair_names()
         pairs = tuple(names[int(np.argmax(np.abs(sol.ritz_vectors[j])))] if e > KAPPA_UNCERTAIN else None
                       for j, e in zip(worst, error))

@@ -16,9 +16,10 @@ A correction is one module, registered in :data:`REGISTRY` by one line.  It prov
 ``make_post(mol, state, settings)``         the post-SCF correction of a converged state of any occupations;
                                             one that corrects orbital by orbital (GSC2) also takes
                                             ``orbitals=[(spin, p), ...]``, the orbitals its caller will read
-``make_frozen(mol, state, settings)``       the ingredients frozen from a parent state for SCF mode; the
+``make_frozen(mol, state, settings)``       (only with an "scf" mode) the ingredients frozen from a parent state; the
                                             returned object's ``terms(dm, s1e)`` gives (H_corr, ΔE) at ``dm``
-``make_scf_result(mol, parent, state, frozen, settings)``  the record of an SCF-mode correction
+``make_scf_result(mol, parent, state, frozen, settings)``  (only with an "scf" mode) the record of an SCF-mode
+                                            correction
 ==========================================  ==================================================================
 
 Scans, theorem tables, the CLI, reports, plots and study files reach a correction only through the

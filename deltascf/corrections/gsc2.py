@@ -25,7 +25,7 @@ from ..settings import OptionInfo, check_value
 from .xc import CorrectionUnsupported
 
 __all__ = ["NAME", "LABEL", "MODES", "Gsc2Settings", "Gsc2Result", "OPTIONS", "make_settings", "check", "make_post",
-           "make_gsc2_correction", "select_orbitals", "check_fxc", "has_same_spins", "make_frozen", "make_scf_result"]
+           "make_gsc2_correction", "select_orbitals", "check_fxc", "has_same_spins"]
 
 NAME = "gsc2"
 LABEL = "GSC2"
@@ -201,8 +201,10 @@ def make_gsc2_correction(mol, state: ScfResult, settings: Gsc2Settings | None = 
 def _grid_unstable(resp, work) -> dict:
     """{(spin, p): text} of the unfilled orbitals in ``work`` whose ⟨ρ_p|f_xc|ρ_p⟩ is not grid-converged
     (:meth:`OccupationResponse.grid_unstable`, theory §6.4)."""
+    from ..response import make_orbital_vectors
+
     unfilled = [(s, p) for s, p in work if resp.mo_occ[s, p] < 1 - OCC_TOL]
-    orbitals = [(s, resp.mo_coeff[s][:, p]) for s, p in unfilled]
+    orbitals = make_orbital_vectors(resp.mo_coeff, unfilled)
     return {unfilled[i]: f"{'ab'[unfilled[i][0]]}:{unfilled[i][1]} ({a:.4g} Eh on grid level {lv}, {b:.4g} on {fl})"
             for i, a, b, lv, fl in resp.grid_unstable(orbitals)}
 
@@ -243,10 +245,3 @@ def check_fxc(method, label: str) -> None:
 def make_post(mol, state: ScfResult, settings: Gsc2Settings, orbitals=()) -> Gsc2Result:
     return make_gsc2_correction(mol, state, settings, orbitals)
 
-
-def make_frozen(mol, state: ScfResult, settings: Gsc2Settings):
-    raise CorrectionUnsupported("gsc2 is post-SCF only (no SCF mode yet)")
-
-
-def make_scf_result(mol, parent, state, frozen, settings):
-    raise CorrectionUnsupported("gsc2 is post-SCF only (no SCF mode yet)")

@@ -24,8 +24,7 @@ from ..records import Record, ScfResult, frozen_array
 from ..response import RESPONSE_TOL
 from ..settings import OptionInfo, check_value
 from .gsc2 import has_same_spins, check_fxc, select_orbitals
-from .losc import LoscSettings, make_local_occupation, make_losc_energy, make_orbitalet_sets
-from .xc import CorrectionUnsupported
+from .losc import LoscSettings, make_local_occupation, make_losc_energy, make_losc_mo_energy, make_orbitalet_sets
 
 __all__ = ["NAME", "LABEL", "MODES", "LrLoscSettings", "LrLoscResult", "OPTIONS", "make_settings", "check",
            "make_post", "make_lrlosc_correction", "select_active", "ACTIVE_TOL"]
@@ -154,13 +153,19 @@ class LrLoscResult(Record):
         return tuple(out)
 
 
-def select_active(lam: np.ndarray, u_read: np.ndarray, tol: float = ACTIVE_TOL) -> np.ndarray:
-    """Indices of the active orbitalets of one spin, theory (6.7): λ_ii(1 − λ_ii) > tol, or λ_ij² > tol for some
-    j ≠ i, or |U_pi|² > tol for some read orbital p (rows of ``u_read``, (k, m))."""
+def _fractional_score(lam: np.ndarray) -> np.ndarray:
+    """Per orbitalet, max(λ_ii(1 − λ_ii), max_{j≠i} λ_ij²): how much local fractional occupation it carries, the
+    weight of its terms in ΔE (5.6)."""
     d = np.diag(lam)
     off = lam * lam
     np.fill_diagonal(off, 0.0)
-    score = np.maximum(d * (1 - d), off.max(axis=1) if len(lam) > 1 else 0.0)
+    return np.maximum(d * (1 - d), off.max(axis=1) if len(lam) > 1 else 0.0)
+
+
+def select_active(lam: np.ndarray, u_read: np.ndarray, tol: float = ACTIVE_TOL) -> np.ndarray:
+    """Indices of the active orbitalets of one spin, theory (6.7): λ_ii(1 − λ_ii) > tol, or λ_ij² > tol for some
+    j ≠ i, or |U_pi|² > tol for some read orbital p (rows of ``u_read``, (k, m))."""
+    score = _fractional_score(lam)
     if u_read.size:
         score = np.maximum(score, (u_read ** 2).max(axis=0))
     return np.flatnonzero(score > tol)
@@ -173,7 +178,7 @@ def make_lrlosc_correction(mol, state: ScfResult, settings: LrLoscSettings | Non
     ``orbitals`` [(spin, p), ...] are read besides the frontier ones (spin 0 for a restricted state).  The input
     record is not modified.
     """
-    from ..response import OccupationResponse
+    from ..response import OccupationResponse, make_rank_one_dms
 
     settings = settings or LrLoscSettings()
     resp = OccupationResponse(mol, state, eri)
@@ -199,12 +204,9 @@ def make_lrlosc_correction(mol, state: ScfResult, settings: LrLoscSettings | Non
         active.append(act)
     # perturbations dP_i = |φ_i⟩⟨φ_i| of the active orbitalets, one spin at a time (theory (6.6))
     work = [(s, k) for s in range(nspin) for k in range(len(active[s]))]
-    nao = c.shape[1]
-    dms = np.zeros((2, len(work), nao, nao))
-    for j, (s, k) in enumerate(work):
-        phi = c_lo[s][:, active[s][k]]
-        dms[s, j] = np.outer(phi, phi)
-    res = resp.solve(dms, relaxed=settings.curvature == "relaxed", tol=settings.tol)
+    vectors = [(s, c_lo[s][:, active[s][k]]) for s, k in work]
+    res = resp.solve(make_rank_one_dms(vectors, c.shape[1]), relaxed=settings.curvature == "relaxed",
+                     tol=settings.tol)
     bad = [set(), set()]
     singular, unstable = [], []
     for j, (s, k) in enumerate(work):
@@ -213,8 +215,7 @@ def make_lrlosc_correction(mol, state: ScfResult, settings: LrLoscSettings | Non
             singular.append(f"{'ab'[s]}:{int(active[s][k])}")
     if settings.grid_check:
         unfilled = [j for j, (s, k) in enumerate(work) if lams[s][k, k] < 1 - OCC_TOL]
-        orbs = [(work[j][0], c_lo[work[j][0]][:, active[work[j][0]][work[j][1]]]) for j in unfilled]
-        for i, a, b, lv, fl in resp.grid_unstable(orbs):
+        for i, a, b, lv, fl in resp.grid_unstable([vectors[j] for j in unfilled]):
             s, k = work[unfilled[i]]
             bad[s].add(k)
             unstable.append(f"{'ab'[s]}:{int(active[s][k])} ({a:.4g} Eh on grid level {lv}, {b:.4g} on {fl})")
@@ -225,16 +226,15 @@ def make_lrlosc_correction(mol, state: ScfResult, settings: LrLoscSettings | Non
         kappa.append(kap)
         kappa0.append(kap0)
         lam, u = lams[s], us[s]
-        # (5.8) with κ from (6.6): ε_p + Σ_ij U_pi κ_ij (½δ_ij − λ_ij) U_pj, for the read orbitals
-        a = kap * (0.5 * np.eye(len(lam)) - lam)
-        shift = np.einsum("pi,ij,pj->p", u[chosen[s]], a, u[chosen[s]], optimize=True)
-        for p, dp in zip(chosen[s], shift):
+        # (5.8) with κ from (6.6), for the read orbitals
+        read = chosen[s]
+        corrected = make_losc_mo_energy(e[s, read], c[s][:, read], s1e, c_lo[s][:, active[s]], kap, lam)
+        for p, eps_p in zip(read, corrected):
             depends = any((u[p, k] ** 2 > settings.active_tol) for k in bad[s])
-            eps[s, p] = np.nan if depends else e[s, p] + dp
+            eps[s, p] = np.nan if depends else eps_p
         # (5.6) with κ from (6.6); an orbitalet without a trusted curvature that carries energy makes ΔE unknown
-        d = np.diag(lam)
-        carries = [k for k in bad[s] if d[k] * (1 - d[k]) > settings.active_tol or
-                   np.max(np.delete(lam[k], k) ** 2, initial=0.0) > settings.active_tol]
+        score = _fractional_score(lam)
+        carries = [k for k in bad[s] if score[k] > settings.active_tol]
         de += np.nan if carries else make_losc_energy(kap, lam) * (2 if same_spins else 1)
     if same_spins:
         eps[1] = eps[0]
@@ -269,10 +269,3 @@ def check(mol, method) -> None:
 def make_post(mol, state: ScfResult, settings: LrLoscSettings, orbitals=()) -> LrLoscResult:
     return make_lrlosc_correction(mol, state, settings, orbitals)
 
-
-def make_frozen(mol, state: ScfResult, settings: LrLoscSettings):
-    raise CorrectionUnsupported("lrlosc is post-SCF only (no SCF mode yet)")
-
-
-def make_scf_result(mol, parent, state, frozen, settings):
-    raise CorrectionUnsupported("lrlosc is post-SCF only (no SCF mode yet)")

@@ -107,14 +107,15 @@ def test_a_restricted_state_gets_the_spin_orbital_curvature(water):
     assert_allclose(r.kappa[4:6], u.kappa[0, 4:6], rtol=0, atol=FD_ATOL)
 
 
-def test_study_round_trip_and_command_line_equal_the_api(water, tmp_path, capsys):
-    table = chemical_potentials(water, "b3lyp", state="ground", correction="gsc2", study=tmp_path / "t.h5")
+@pytest.mark.parametrize("name", ["gsc2", "lrlosc"])  # the two screened corrections share these routes
+def test_study_round_trip_and_command_line_equal_the_api(water, tmp_path, capsys, name):
+    table = chemical_potentials(water, "b3lyp", state="ground", correction=name, study=tmp_path / "t.h5")
     loaded = load_all(tmp_path / "t.h5")
-    start = next(v for (kind, label), v in loaded.items() if kind == "gsc2" and label.endswith("-start"))
+    start = next(v for (kind, label), v in loaded.items() if kind == name and label.endswith("-start"))
     assert_same(table.corrections[0], start)
     (tmp_path / "w.xyz").write_text("3\nwater\n" + WATER.replace("; ", "\n") + "\n")
     code = main(["chempot", str(tmp_path / "w.xyz"), "--basis", "6-31g", "--xc", "b3lyp", "--state", "ground",
-                 "--correction", "gsc2", "--json", "-", "-q"])
+                 "--correction", name, "--json", "-", "-q"])
     assert code == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert_allclose([r["eps"] for r in rows], [r.eps for r in table.rows], rtol=0, atol=PARITY_ATOL)
@@ -124,14 +125,15 @@ def test_study_round_trip_and_command_line_equal_the_api(water, tmp_path, capsys
     assert text[3].split()[2] == "-" and "nan" not in "\n".join(text) and text[-1].startswith("- = ")
 
 
-def test_scf_mode_is_refused_before_any_scf(tmp_path, capsys):
+@pytest.mark.parametrize("name", ["gsc2", "lrlosc"])
+def test_scf_mode_is_refused_before_any_scf(tmp_path, capsys, name):
     (tmp_path / "w.xyz").write_text("3\nwater\n" + WATER.replace("; ", "\n") + "\n")
     assert main(["run", str(tmp_path / "w.xyz"), "--basis", "6-31g", "--xc", "b3lyp",
-                 "--correction", "gsc2:scf"]) == 2
+                 "--correction", f"{name}:scf"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "gsc2 has no scf mode" in err[0]
+    assert len(err) == 1 and f"{name} has no scf mode" in err[0]
     with pytest.raises(ValueError, match="no scf mode"):
-        Method(xc="b3lyp", correction="gsc2:scf")
+        Method(xc="b3lyp", correction=f"{name}:scf")
 
 
 def test_json_is_strict_with_orbitals_left_uncorrected(tmp_path, capsys):

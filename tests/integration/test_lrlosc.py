@@ -1,10 +1,10 @@
-"""lrLOSC (theory §6.6): curvature against finite differences, the GSC2 law, theorem tables, and every route.
+"""lrLOSC (theory §6.6): curvature against finite differences, the GSC2 law, theorem tables and settings (its study,
+CLI and SCF-mode refusal routes are tested with GSC2's in test_gsc2.py).
 
 The theorem-table rows are asserted against values computed here by an independent route: each active
 orbitalet's column of κ from finite differences of SCFs with a fixed density δ|φ_j⟩⟨φ_j| added (theory (6.6)),
 put into LOSC's orbital-energy form (5.8) with U and λ computed here.
 """
-import json
 
 import numpy as np
 import pytest
@@ -13,15 +13,12 @@ from pyscf import gto
 from pyscf.data.nist import HARTREE2EV
 from tolerances import E_ATOL, FD_ATOL, ORB_ATOL, PARITY_ATOL
 
-from compare import assert_same
 from deltascf import Correction, Method, run_state
 from deltascf.chempot import chemical_potentials
-from deltascf.cli import main
 from deltascf.corrections import run_correction
 from deltascf.corrections.gsc2 import Gsc2Settings
 from deltascf.corrections.lrlosc import LrLoscSettings, select_active
 from deltascf.fractional import scan_charge
-from deltascf.io import load_all
 from fdkappa import TIGHT, fd_orbitalet_kappa
 
 WATER = "O 0 0 0; H 0 -0.757 0.587; H 0 0.757 0.587"
@@ -151,24 +148,7 @@ def test_restricted_equals_unrestricted_and_all_orbitalets_change_little(water, 
     assert np.all(np.diag(u.kappa[0]) < np.diag(frozen.kappa[0]))  # relaxation screens
 
 
-def test_study_round_trip_and_command_line_equal_the_api(water, tmp_path, capsys):
-    table = chemical_potentials(water, "b3lyp", state="ground", correction="lrlosc", study=tmp_path / "t.h5")
-    loaded = load_all(tmp_path / "t.h5")
-    start = next(v for (kind, label), v in loaded.items() if kind == "lrlosc" and label.endswith("-start"))
-    assert_same(table.corrections[0], start)
-    (tmp_path / "w.xyz").write_text("3\nwater\n" + WATER.replace("; ", "\n") + "\n")
-    code = main(["chempot", str(tmp_path / "w.xyz"), "--basis", "6-31g", "--xc", "b3lyp", "--state", "ground",
-                 "--correction", "lrlosc", "--json", "-", "-q"])
-    assert code == 0
-    rows = json.loads(capsys.readouterr().out)["rows"]
-    assert_allclose([r["eps"] for r in rows], [r.eps for r in table.rows], rtol=0, atol=PARITY_ATOL)
-
-
-def test_scf_mode_and_a_functional_without_fxc_are_refused(tmp_path, capsys):
-    (tmp_path / "w.xyz").write_text("3\nwater\n" + WATER.replace("; ", "\n") + "\n")
-    assert main(["run", str(tmp_path / "w.xyz"), "--basis", "6-31g", "--xc", "b3lyp",
-                 "--correction", "lrlosc:scf"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "lrlosc has no scf mode" in err[0]
-    with pytest.raises(ValueError, match="active_tol"):
-        LrLoscSettings(active_tol=-1)
+def test_bad_settings_are_refused():
+    for bad in ({"active_tol": -1}, {"active_tol": 0.5}, {"tol": 0}, {"curvature": "screened"}):
+        with pytest.raises(ValueError):
+            LrLoscSettings(**bad)
