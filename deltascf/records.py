@@ -268,6 +268,9 @@ class ScfResult(Record):
         max |(n_p - n_q) F_pq| over all orbital pairs; theory (1.3).
     collapsed : bool
         The solution lost its target configuration (for example fell back to the ground state).
+    collapse_reason : str
+        The evidence for ``collapsed``, readable, reasons separated by "; " (empty when not collapsed); see
+        :func:`deltascf.tracking.make_collapse_reasons`.
     degenerate : str
         Degenerate reference orbitals that the spec treats unequally, so that which of them moves is
         arbitrary, e.g. ``"a:19,20; a:21,22"`` for benzene's ``a:HOMO->LUMO`` (theory §4); empty when none.
@@ -291,6 +294,7 @@ class ScfResult(Record):
     n_fock: int = 0
     degenerate: str = ""
     provenance: Provenance | None = None
+    collapse_reason: str = ""
 
     def __post_init__(self):
         for name in ("mo_energy", "mo_occ", "mo_coeff", "target_occ", "target_overlap"):

@@ -83,6 +83,7 @@ def make_states_summary(labels, results, ground: ScfResult, corrections=None) ->
             "excitation_energy_ev": (r.e_tot - ground.e_tot) * HARTREE2EV,
             "converged": r.converged,
             "collapsed": r.collapsed,
+            "collapse_reason": r.collapse_reason,
             "degenerate": r.degenerate,
             "nelec": list(r.nelec),
             "s2": r.s2,
@@ -252,9 +253,10 @@ def _degenerate(what: str, degenerate: str) -> list:
              "which of them moves is arbitrary", False)]
 
 
-def _flags(what: str, converged: bool, collapsed: bool) -> list:
+def _flags(what: str, converged: bool, collapsed: bool, reason: str = "") -> list:
     out = [] if converged else [(f"{what} did not converge", True)]
-    return out + ([(f"{what} lost its target configuration", False)] if collapsed else [])
+    why = f" ({reason})" if reason else ""
+    return out + ([(f"{what} lost its target configuration{why}", False)] if collapsed else [])
 
 
 def _notes(what: str, corrections) -> list:
@@ -270,7 +272,7 @@ def make_warnings(record) -> list:
     if isinstance(record, StateSet):
         n0 = sum(record.ground.nelec)
         for label, r in zip(record.labels, record.states):
-            out += _flags(f"{label} ({r.spec})", r.converged, r.collapsed)
+            out += _flags(f"{label} ({r.spec})", r.converged, r.collapsed, r.collapse_reason)
             if abs(sum(r.nelec) - n0) > 1e-8:
                 out.append((f"{label} ({r.spec}) has {sum(r.nelec):g} electrons and the ground state {n0:g}: its "
                              "dE is an energy difference at another N, not an excitation energy", False))
@@ -278,7 +280,8 @@ def make_warnings(record) -> list:
             out += _degenerate(f"{label} ({r.spec})", r.degenerate)
         for label, c in zip(record.labels, record.corrections):
             if c.state is not None:
-                out += _flags(f"{label} SCF-{label_of(name_of(c))}", c.state.converged, c.state.collapsed)
+                out += _flags(f"{label} SCF-{label_of(name_of(c))}", c.state.converged, c.state.collapsed,
+                              c.state.collapse_reason)
     elif isinstance(record, ChargeScan):
         for d, c, x in zip(record.delta, record.converged, record.collapsed):
             out += _flags(f"point delta = {d:g}", c, x)

@@ -14,10 +14,15 @@ from .spin import get_xp, make_spin_dms, to_host
 
 __all__ = ["make_overlap", "make_tracked_occ", "make_matched_orbital", "make_orbital_grad",
            "make_canonical_orbitals", "make_spin_square", "make_dm_similarity", "make_target_check",
-           "make_aufbau_like", "LOST_OVERLAP", "OCC_TOL"]
+           "make_aufbau_like", "make_target_similarity", "make_collapse_reasons", "is_aufbau_spectrum", "LOST_OVERLAP", "OCC_TOL",
+           "COLLAPSE_ENERGY_TOL", "SPECTRUM_TOL"]
 
 #: a target counts as lost when its occupied space overlaps the result by less than this
 LOST_OVERLAP = 0.5
+#: a state this close in energy (Eh) to a lower state with the same electron counts has the same energy
+COLLAPSE_ENERGY_TOL = 1e-6
+#: orbital energies (Eh) closer than this count as equal when deciding whether a spectrum is aufbau
+SPECTRUM_TOL = 1e-6
 
 
 # -- tracking (theory §1.3, (1.4)) -------------------------------------------------------------------
@@ -166,6 +171,62 @@ def make_aufbau_like(target):
     return out if xp is np else xp.asarray(out)
 
 
+def is_aufbau_spectrum(mo_energy, mo_occ, tol: float = SPECTRUM_TOL) -> bool:
+    """True when, in every spin, no orbital lies below another of larger occupation (ties within ``tol``).
+
+    An aufbau state fills its own orbitals from the bottom: n_p > n_q implies ε_p <= ε_q.  A stationary
+    non-aufbau state breaks this in at least one spin; a state that satisfies it is a ground state of its own
+    Fock operator (theory §1.3).  Either layout.
+    """
+    xp = get_xp(mo_energy)
+    eps = to_host(xp.asarray(mo_energy)).reshape(-1, mo_energy.shape[-1])
+    occ = to_host(xp.asarray(mo_occ)).reshape(-1, mo_occ.shape[-1])
+    for e, n in zip(eps, occ):
+        for v in np.unique(np.round(n, 12))[:-1]:  # every split into "more than v" and "at most v"
+            above, below = n > v + OCC_TOL, n <= v + OCC_TOL
+            if above.any() and below.any() and e[above].max() > e[below].min() + tol:
+                return False
+    return True
+
+
+def make_collapse_reasons(overlap, to_aufbau, target, mo_energy, mo_occ, e_tot, nelec, lower=(),
+                          e_tol: float = COLLAPSE_ENERGY_TOL) -> tuple:
+    """Why a state has lost its target, as readable reasons; empty when it has not.  Theory §1.3.
+
+    Three pieces of evidence, each enough on its own:
+
+    * the overlap with the target is below ``LOST_OVERLAP`` in some spin;
+    * for a non-aufbau target, the density lies closer to the aufbau density of the reference orbitals;
+    * for a non-aufbau target, the state is aufbau in its own orbital energies (:func:`is_aufbau_spectrum`)
+      *and* its energy equals that of a lower state with the same electron counts (within ``e_tol``).  This
+      catches an electron that has rotated into an orbital degenerate with the one it left (boron's 2p → 2p'):
+      the density differs from the aufbau one on the reference orbitals, yet the state is the ground state.
+
+    Parameters
+    ----------
+    overlap, to_aufbau : array_like, shape (2,)
+        Per-spin similarity of the final density with the target and with the aufbau density (None when the
+        target is aufbau).
+    lower : sequence of (name, e_tot, nelec)
+        States to compare with (the ground state).
+    """
+    reasons = []
+    overlap = np.asarray(overlap, dtype=float)
+    if overlap.min() < LOST_OVERLAP:
+        reasons.append(f"overlap with the target {overlap.min():.3f} < {LOST_OVERLAP:g}")
+    if to_aufbau is not None:
+        to_aufbau = np.asarray(to_aufbau, dtype=float)
+        if np.any(to_aufbau > overlap + 1e-8):
+            reasons.append(f"closer to the aufbau density (similarity {to_aufbau.max():.3f}) than to the target")
+        if is_aufbau_spectrum(mo_energy, mo_occ):
+            for name, e_low, n_low in lower:
+                de = float(e_tot) - float(e_low)
+                if np.allclose(n_low, nelec, atol=1e-8, rtol=0) and abs(de) <= e_tol:
+                    reasons.append(f"aufbau in its own orbital energies and at the energy of {name} "
+                                   f"(dE = {de:.1e} Eh)")
+    return tuple(reasons)
+
+
 def make_target_check(dm, c_ref, target, s1e):
     """Per-spin overlap with the target and the collapse flag; theory §1.3.
 
@@ -184,12 +245,20 @@ def make_target_check(dm, c_ref, target, s1e):
         True when some spin overlaps the target less than ``LOST_OVERLAP``, or, for a non-aufbau target, lies
         closer to the aufbau density with the same electron counts than to the target (variational collapse).
     """
-    dm_target = make_spin_dms(c_ref, target)
-    overlap = np.array([make_dm_similarity(dm[s], dm_target[s], s1e) for s in range(2)])
+    overlap, to_aufbau = make_target_similarity(dm, c_ref, target, s1e)
     collapsed = bool(overlap.min() < LOST_OVERLAP)
-    aufbau = make_aufbau_like(target)
-    if not np.allclose(to_host(aufbau), to_host(target), atol=OCC_TOL, rtol=0):
-        dm_aufbau = make_spin_dms(c_ref, aufbau)
-        to_aufbau = np.array([make_dm_similarity(dm[s], dm_aufbau[s], s1e) for s in range(2)])
+    if to_aufbau is not None:
         collapsed = collapsed or bool(np.any(to_aufbau > overlap + 1e-8))
     return overlap, collapsed
+
+
+def make_target_similarity(dm, c_ref, target, s1e):
+    """Per-spin similarity of ``dm`` with the target density, and with the aufbau density of the same electron
+    counts (None when the target is aufbau); both on the host, shape (2,)."""
+    dm_target = make_spin_dms(c_ref, target)
+    overlap = np.array([make_dm_similarity(dm[s], dm_target[s], s1e) for s in range(2)])
+    aufbau = make_aufbau_like(target)
+    if np.allclose(to_host(aufbau), to_host(target), atol=OCC_TOL, rtol=0):
+        return overlap, None
+    dm_aufbau = make_spin_dms(c_ref, aufbau)
+    return overlap, np.array([make_dm_similarity(dm[s], dm_aufbau[s], s1e) for s in range(2)])

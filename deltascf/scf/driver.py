@@ -14,7 +14,7 @@ import numpy as np
 from ..occupations import Occupation, ResolvedOccupation, format_degenerate_groups, make_degenerate_groups
 from ..records import Correction, Method, ScfResult, make_provenance
 from ..spin import make_spin_dms, map_spins, nelec_of, per_spin, stack_spins, to_unrestricted
-from ..tracking import make_canonical_orbitals, make_spin_square, make_target_check
+from ..tracking import make_canonical_orbitals, make_collapse_reasons, make_spin_square, make_target_similarity
 from .build import check_mol, make_mf, shared_eri
 from .mixin import make_final_fock, make_final_grad, wrap
 
@@ -114,12 +114,13 @@ def _aufbau_nelec(mo_occ) -> tuple[int, int]:
 
 # -- recording a finished SCF -------------------------------------------------------------------------------
 def make_record(mf, method: Method, spec: str, resolved: ResolvedOccupation, c_ref, degenerate: str = "",
-                mol=None) -> ScfResult:
+                mol=None, lower=()) -> ScfResult:
     """The frozen record of a finished SCF (copies everything it keeps).
 
     The final F[D] is built explicitly (:func:`~deltascf.scf.mixin.make_final_fock`); the orbitals are made
-    canonical within each occupation group, max|g| of (1.3) is measured on them, and the target check of
-    theory §1.3 decides ``collapsed``.
+    canonical within each occupation group, max|g| of (1.3) is measured on them, and the collapse evidence of
+    theory §1.3 (:func:`~deltascf.tracking.make_collapse_reasons`, compared with the states in ``lower``: a
+    sequence of (name, e_tot, nelec)) decides ``collapsed`` and ``collapse_reason``.
     """
     fock = make_final_fock(mf)
     mo_occ = mf.mo_occ.astype(float)
@@ -130,13 +131,16 @@ def make_record(mf, method: Method, spec: str, resolved: ResolvedOccupation, c_r
     s1e = mf.s1e_ref
     dm = make_spin_dms(mo_coeff, mo_occ)
     target = resolved.mo_occ
-    overlap, collapsed = make_target_check(dm, c_ref, target, s1e)
+    overlap, to_aufbau = make_target_similarity(dm, c_ref, target, s1e)
+    nelec = nelec_of(mo_occ)
+    reasons = make_collapse_reasons(overlap, to_aufbau, target, mo_energy, mo_occ, mf.e_tot, nelec, lower)
     return ScfResult(
-        e_tot=mf.e_tot, mo_energy=mo_energy, mo_occ=mo_occ, mo_coeff=mo_coeff, nelec=nelec_of(mo_occ),
+        e_tot=mf.e_tot, mo_energy=mo_energy, mo_occ=mo_occ, mo_coeff=mo_coeff, nelec=nelec,
         converged=mf.converged, cycles=getattr(mf, "cycles", -1), s2=make_spin_square(dm, s1e), spec=spec,
         resolved=resolved.text, target_occ=target, target_overlap=overlap,
-        max_grad=make_final_grad(mf.mo_coeff, mf.mo_occ, fock), collapsed=collapsed, method=method,
-        n_fock=mf.n_fock, degenerate=degenerate, provenance=make_provenance(mol if mol is not None else mf.mol))
+        max_grad=make_final_grad(mf.mo_coeff, mf.mo_occ, fock), collapsed=bool(reasons), method=method,
+        n_fock=mf.n_fock, degenerate=degenerate, provenance=make_provenance(mol if mol is not None else mf.mol),
+        collapse_reason="; ".join(reasons))
 
 
 # -- the public solver ------------------------------------------------------------------------------------------
@@ -201,7 +205,22 @@ def run_state(mol, xc: str | None = None, state="ground", *, method: Method | No
     if dm0 is None:
         dm0 = mf.make_rdm1(c_ref, resolved.mo_occ)
     mf.kernel(dm0=np.array(dm0, copy=True))
-    return make_record(mf, method, str(occupation), resolved, c_ref, degenerate, mol)
+    return make_record(mf, method, str(occupation), resolved, c_ref, degenerate, mol, _lower_states(ground, method))
+
+
+def _lower_states(ground, method: Method) -> tuple:
+    """The ground state as a (name, e_tot, nelec) comparison for the collapse evidence, when it is a converged
+    state of the same energy functional (xc, density fitting, grid); a ground state of another functional is
+    only a tracking reference."""
+    if isinstance(ground, ScfResult):
+        m = ground.method
+        same = (m.xc, m.density_fit, m.grid_level) == (method.xc, method.density_fit, method.grid_level)
+    else:  # a PySCF mean-field object
+        same = str(getattr(ground, "xc", "hf")).lower() == method.xc
+    if not (same and bool(getattr(ground, "converged", False))) or getattr(ground, "e_tot", None) is None:
+        return ()
+    occ = np.asarray(ground.mo_occ, dtype=float)
+    return (("the ground state", float(ground.e_tot), nelec_of(occ)),)
 
 
 def _run_ground(mol, mol_given, method: Method, verbose: int = 0) -> ScfResult:
