@@ -40,6 +40,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from .core import resolve_on
 from .records import DEFAULT_POINTS, JOBS, N_VIRTUAL, Method, Molecule, ScanJob, StatesJob, Task, TheoremJob
 from .settings import OptionInfo, check_value, show_value
 
@@ -393,13 +394,13 @@ def _check_job(r: _Reader, i: int, job, mol, method, what: str) -> None:
 
     if isinstance(job, StatesJob):
         for spec in job.specs:
-            check("specs", lambda: Occupation.parse(spec).resolve(mol.nelec, mol.nao_nr(), method.restricted))
+            check("specs", lambda: resolve_on(mol, Occupation.parse(spec), method.restricted))
         return
     if method.restricted:
         r.fail("jobs", "kind", f"on {what}: needs an unrestricted reference (uks or uhf)", i)
     scan = job[0] if isinstance(job, tuple) else None
     state = scan.state if scan is not None else job.state
-    target = check("state", lambda: Occupation.parse(state).resolve(mol.nelec, mol.nao_nr(), False).mo_occ)
+    target = check("state", lambda: resolve_on(mol, Occupation.parse(state), False).mo_occ)
     if scan is not None:
         for ch in job[1]:
             check("channels", lambda: Channel.parse(ch).resolve(target))

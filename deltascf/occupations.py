@@ -5,17 +5,21 @@ Everything here is pure: functions take arrays and return new arrays.
 Grammar of a spec (whitespace is ignored, labels are case-insensitive)::
 
     spec    := "ground" | item ("," item)*
-    item    := move | setting
+    item    := move | setting | hole
     move    := [spin ":"] label "->" [spin ":"] label
     setting := [spin ":"] label "=" number
+    hole    := [spin ":"] core                               (remove one electron: a core hole)
     spin    := "a" | "b" | "alpha" | "beta"
-    label   := ("HOMO" | "LUMO") [("+" | "-") int] | int      (0-based index)
+    label   := ("HOMO" | "LUMO") [("+" | "-") int] | int | core      (int: 0-based index)
+    core    := "core:" element [int ":"] shell              (core:O1s, core:C2:1s; atoms of one element count from 1)
 
 A move shifts one electron (a pair, in a restricted reference without spin
 prefixes) from one orbital to another; a move between spins is a spin flip.
 A setting fixes the occupation of one orbital.  Labels resolve against the
 aufbau orbitals of the ground state: ``HOMO`` of spin s is orbital
-``nelec[s] - 1``.
+``nelec[s] - 1``.  Core labels resolve against the localized core orbitals
+(:mod:`deltascf.core`); they need an unrestricted reference, and without a spin
+prefix they name an alpha orbital.
 """
 from __future__ import annotations
 
@@ -51,13 +55,26 @@ class SpecError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Label:
-    """An orbital label: ``base`` is "HOMO", "LUMO" or "" (plain index)."""
+    """An orbital label: ``base`` is "HOMO", "LUMO", "" (plain index) or "CORE" (``offset`` then counts the
+    atoms of ``element`` from 1, and ``shell`` is "1s", "2p", ...)."""
 
     base: str
     offset: int
     pos: int = field(default=0, compare=False)
+    element: str = ""
+    shell: str = ""
+
+    @property
+    def is_core(self) -> bool:
+        return self.base == "CORE"
+
+    @property
+    def core_key(self) -> tuple:
+        return (self.element, self.offset, self.shell)
 
     def __str__(self) -> str:
+        if self.is_core:
+            return f"core:{self.element}{self.offset}:{self.shell}"
         if not self.base:
             return str(self.offset)
         if self.offset == 0:
@@ -96,6 +113,8 @@ class Setting:
     value: float
 
     def __str__(self) -> str:
+        if self.label.is_core and self.value == 0.0:  # a core hole
+            return f"{_spin_prefix(self.spin)}{self.label}"
         return f"{_spin_prefix(self.spin)}{self.label}={self.value!r}"
 
 
@@ -160,6 +179,12 @@ class Occupation:
     def is_ground(self) -> bool:
         return not self.items and self.explicit is None
 
+    @property
+    def has_core(self) -> bool:
+        """True when some item names a core orbital (``core:O1s``)."""
+        return any(lab.is_core for it in self.items
+                   for lab in ((it.src, it.dst) if isinstance(it, Move) else (it.label,)))
+
     def __str__(self) -> str:
         if self.explicit is not None:
             return "explicit:" + "|".join(",".join(repr(x) for x in r) for r in self.explicit)
@@ -167,7 +192,7 @@ class Occupation:
             return "ground"
         return ",".join(str(it) for it in self.items)
 
-    def resolve(self, nelec, nmo: int, restricted: bool) -> ResolvedOccupation:
+    def resolve(self, nelec, nmo: int, restricted: bool, core=None) -> ResolvedOccupation:
         """Target occupations on the aufbau orbitals of the ground state.
 
         Parameters
@@ -178,6 +203,9 @@ class Occupation:
             Number of molecular orbitals.
         restricted : bool
             RKS/RHF reference: occupations per spatial orbital in [0, 2].
+        core : dict, optional
+            ``{(element, k, shell): (index alpha, index beta)}`` for core labels (:mod:`deltascf.core`); a spec
+            with core labels needs it.
         """
         na, nb = (int(x) for x in nelec)
         if max(na, nb) > nmo:
@@ -187,9 +215,13 @@ class Occupation:
         if self.explicit is not None:
             return _resolve_explicit(self.explicit, nmo, restricted)
         occ = _aufbau((na, nb), nmo, restricted)
+        if self.has_core and restricted:
+            raise SpecError("a core label moves one electron of one spin: use reference uks/uhf")
+        if self.has_core and core is None:
+            raise SpecError("core labels resolve against the molecule's core orbitals; give the core map")
         echo, settings = [], {}
         for it in self.items:
-            echo.append(_apply(it, occ, (na, nb), nmo, restricted))
+            echo.append(_apply(it, occ, (na, nb), nmo, restricted, core))
             if isinstance(it, Setting):  # two settings of one orbital contradict each other
                 slot = echo[-1].split("=")[0]
                 if slot in settings:
@@ -209,6 +241,11 @@ _TOKEN = re.compile(
     r"\s*(?:(?P<spin>alpha|beta|a|b)\s*:)?\s*(?P<label>homo|lumo|\d+)(?:\s*(?P<sign>[+-])\s*(?P<off>\d+))?",
     re.IGNORECASE,
 )
+_CORE = re.compile(
+    r"\s*(?:(?P<spin>alpha|beta|a|b)\s*:)?\s*core\s*:\s*(?P<elem>[a-z]{1,2}?)\s*(?:(?P<idx>\d+)\s*:)?\s*"
+    r"(?P<shell>\d+[spdf])",
+    re.IGNORECASE,
+)
 _NUMBER = re.compile(r"\s*(?P<num>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
 
 
@@ -224,6 +261,16 @@ def _int(text: str, spec: str, pos: int) -> int:
 
 
 def _parse_orbital(spec: str, pos: int) -> tuple[str | None, Label, int]:
+    m = _CORE.match(spec, pos)
+    if m is not None:
+        k = _int(m.group("idx"), spec, m.start("idx")) if m.group("idx") else 1
+        if k < 1:
+            raise SpecError(f"at position {m.start('idx')} of {spec!r}: atoms of one element count from 1")
+        label = Label("CORE", k, m.start("elem"), m.group("elem").capitalize(), m.group("shell").lower())
+        return _spin_name(m.group("spin")), label, m.end()
+    if re.match(r"\s*(?:(?:alpha|beta|a|b)\s*:)?\s*core\b", spec[pos:], re.IGNORECASE):
+        raise SpecError(f"at position {pos} of {spec!r}: expected a core orbital as core:<element>[<k>:]<shell>, "
+                        "e.g. core:O1s or core:C2:1s")
     m = _TOKEN.match(spec, pos)
     if m is None:
         raise SpecError(f"at position {pos} of {spec!r}: expected an orbital label (HOMO, LUMO+1, HOMO-2 or a 0-based index)")
@@ -278,6 +325,8 @@ def _parse_items(spec: str) -> tuple:
                 raise SpecError(f"at position {m.start('num')} of {spec!r}: occupation must be a finite number")
             items.append(Setting(spin, label, value))
             pos = m.end()
+        elif label.is_core:  # a bare core label: a core hole
+            items.append(Setting(spin, label, 0.0))
         else:
             raise SpecError(f"at position {pos} of {spec!r}: expected '->' or '=' after the orbital label")
         rest = spec[pos:]
@@ -308,8 +357,13 @@ def _where(label: Label, spin: str | None) -> str:
     return f"{_spin_prefix(spin)}{label} (position {label.pos})"
 
 
-def _index(label: Label, spin: str | None, nelec, nmo: int) -> int:
+def _index(label: Label, spin: str | None, nelec, nmo: int, core=None) -> int:
     s = 1 if spin == "b" else 0
+    if label.is_core:
+        from .core import check_core_key
+
+        check_core_key(label.core_key, core)
+        return int(core[label.core_key][s])
     idx = label.index(nelec[s])
     if not 0 <= idx < nmo:
         raise SpecError(f"{_where(label, spin)} does not exist: it resolves to orbital {idx}, valid 0..{nmo - 1} (nmo = {nmo})")
@@ -320,9 +374,10 @@ def _slot(occ: np.ndarray, spin: str | None, idx: int, restricted: bool):
     return idx if restricted else (1 if spin == "b" else 0, idx)
 
 
-def _apply(item, occ: np.ndarray, nelec, nmo: int, restricted: bool) -> str:
+def _apply(item, occ: np.ndarray, nelec, nmo: int, restricted: bool, core=None) -> str:
     """Apply one item to ``occ`` (a private working array) and echo it 0-based."""
     full = 2.0 if restricted else 1.0
+    item = _core_spin(item)
     if isinstance(item, Move):
         if restricted and (item.src_spin is not None or item.dst_spin is not None):
             raise SpecError(
@@ -331,8 +386,8 @@ def _apply(item, occ: np.ndarray, nelec, nmo: int, restricted: bool) -> str:
             )
         if not restricted and item.src_spin is None:
             raise SpecError(f"{_where(item.src, None)}: name the spin of the move (a: or b:) in an unrestricted reference")
-        i = _index(item.src, item.src_spin, nelec, nmo)
-        j = _index(item.dst, item.dst_spin, nelec, nmo)
+        i = _index(item.src, item.src_spin, nelec, nmo, core)
+        j = _index(item.dst, item.dst_spin, nelec, nmo, core)
         si, sj = _slot(occ, item.src_spin, i, restricted), _slot(occ, item.dst_spin, j, restricted)
         amount = full
         if si == sj:
@@ -350,11 +405,20 @@ def _apply(item, occ: np.ndarray, nelec, nmo: int, restricted: bool) -> str:
         raise SpecError(f"{_where(item.label, item.spin)}: a restricted reference sets spatial occupations in [0, 2]; drop the spin prefix")
     if not restricted and item.spin is None:
         raise SpecError(f"{_where(item.label, None)}: name the spin of the setting (a: or b:) in an unrestricted reference")
-    i = _index(item.label, item.spin, nelec, nmo)
+    i = _index(item.label, item.spin, nelec, nmo, core)
     if not (-OCC_TOL <= item.value <= full + OCC_TOL) or not np.isfinite(item.value):
         raise SpecError(f"{_where(item.label, item.spin)}: occupation {item.value:g} outside [0, {full:g}]")
     occ[_slot(occ, item.spin, i, restricted)] = min(max(item.value, 0.0), full)
     return f"{_spin_prefix(item.spin)}{i}={item.value:g}"
+
+
+def _core_spin(item):
+    """Core items without a spin prefix name alpha orbitals."""
+    if isinstance(item, Move) and item.src_spin is None and (item.src.is_core or item.dst.is_core):
+        return Move("a", item.src, "a", item.dst)
+    if isinstance(item, Setting) and item.spin is None and item.label.is_core:
+        return Setting("a", item.label, item.value)
+    return item
 
 
 def _resolve_explicit(rows, nmo: int, restricted: bool) -> ResolvedOccupation:

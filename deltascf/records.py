@@ -26,11 +26,12 @@ from .settings import check_fields, option
 
 __all__ = ["Record", "Method", "Correction", "Provenance", "ScfResult", "State", "ChargeScan", "TheoremRow", "TheoremTable",
            "StateSet", "Molecule", "StatesJob", "ScanJob", "TheoremJob", "Task", "CorrectionResult", "DEFAULT_POINTS",
-           "MAX_POINTS", "N_VIRTUAL", "REFERENCES", "TRACKINGS", "SCAN_MODES", "CORRECTION_MODES", "make_key",
+           "MAX_POINTS", "N_VIRTUAL", "REFERENCES", "TRACKINGS", "SOLVERS", "SCAN_MODES", "CORRECTION_MODES", "make_key",
            "make_provenance", "molecule_inputs", "frozen_array"]
 
 REFERENCES = ("uks", "rks", "uhf", "rhf")
 TRACKINGS = ("imom", "mom")
+SOLVERS = ("diis", "newton")
 SCAN_MODES = ("scf", "ensemble")
 #: δ points of a scan by default, and the most a δ grid may have
 DEFAULT_POINTS, MAX_POINTS = 11, 10_000
@@ -174,8 +175,10 @@ class Method(Record):
     conv_tol: float = option(1e-9, "energy convergence (Hartree, at most 1e-3)", positive=True, hi=1e-3)
     conv_tol_grad: float | None = option(None, "orbital-gradient convergence (default sqrt(conv_tol); at most 0.1)",
                                          float, positive=True, hi=0.1)
-    max_cycle: int = option(100, "most SCF cycles", lo=1)
+    max_cycle: int = option(100, "most SCF cycles (Newton steps with --solver newton)", lo=1)
     correction: Correction | None = None
+    solver: str = option("diis", "orbital update: PySCF's DIIS with MOM/IMOM occupations, or Newton-Krylov steps on "
+                         "the orbital rotations (a saddle-point solver; theory §1.9)", choices=SOLVERS)
 
     def __post_init__(self):
         check_fields(self)
@@ -200,6 +203,8 @@ class Method(Record):
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["correction"] = None if self.correction is None else self.correction.to_dict()
+        if out["solver"] == "diis":  # added after studies existed: left out at its default, so their keys stay
+            del out["solver"]
         return out
 
     @classmethod

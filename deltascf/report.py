@@ -17,7 +17,8 @@ from .records import ChargeScan, ScfResult, StateSet, TheoremTable
 
 __all__ = ["to_json", "make_states_summary", "format_states", "make_scan_summary", "format_scan", "make_theorem_summary",
            "format_theorem", "make_study_report", "split_study", "make_report", "make_warnings", "make_rows",
-           "make_batch_report"]
+           "make_batch_report", "is_core_ionization", "make_optimization_summary", "format_optimization",
+           "make_adiabatic_summary", "format_adiabatic"]
 
 
 def _finite(obj):
@@ -93,6 +94,8 @@ def make_states_summary(labels, results, ground: ScfResult, corrections=None) ->
             "mo_energy": _per_spin_lists(r.mo_energy),
             "mo_occ": _per_spin_lists(r.mo_occ),
         })
+        if is_core_ionization(r, ground):
+            states[-1]["binding_energy_ev"] = (r.e_tot - ground.e_tot) * HARTREE2EV
         if corrections:
             states[-1][name] = _correction_summary(corrections[k], corrections[0].e_tot)
     return {
@@ -103,6 +106,12 @@ def make_states_summary(labels, results, ground: ScfResult, corrections=None) ->
         "units": {"e_tot": "hartree", "mo_energy": "hartree", "max_grad": "hartree",
                   "excitation_energy_ev": "eV", "hartree_to_ev": HARTREE2EV},
     }
+
+
+def is_core_ionization(state: ScfResult, ground: ScfResult) -> bool:
+    """True for a state whose spec names a core orbital and that has one electron fewer than the ground state:
+    its ΔE is the ΔSCF core-electron binding energy (theory §1.7)."""
+    return "core:" in state.spec and abs(ground.nelectron - state.nelectron - 1.0) < 1e-8
 
 
 def format_states(labels, results, ground: ScfResult, corrections=None) -> str:
@@ -125,6 +134,12 @@ def format_states(labels, results, ground: ScfResult, corrections=None) -> str:
         for label, c in zip(labels, corrections):
             lines.append(f"{'':<{len(tag) + 1}}{label:<10} {c.de:>14.8f} {c.e_tot:>18.10f} "
                          f"{(c.e_tot - corrections[0].e_tot) * HARTREE2EV:>10.4f}")
+    core = [(label, r) for label, r in zip(labels, results) if is_core_ionization(r, ground)]
+    if core:
+        lines.append("")
+        for label, r in core:
+            lines.append(f"{label}: ΔSCF core-electron binding energy of {r.spec} = "
+                         f"{(r.e_tot - ground.e_tot) * HARTREE2EV:.4f} eV")
     m = ground.method
     lines.append(f"xc = {m.xc}, reference = {m.reference}, tracking = {m.tracking}, "
                  f"density fit = {m.density_fit or 'none'}; 1 Eh = {HARTREE2EV:.8f} eV")
@@ -273,7 +288,7 @@ def make_warnings(record) -> list:
         n0 = sum(record.ground.nelec)
         for label, r in zip(record.labels, record.states):
             out += _flags(f"{label} ({r.spec})", r.converged, r.collapsed, r.collapse_reason)
-            if abs(sum(r.nelec) - n0) > 1e-8:
+            if abs(sum(r.nelec) - n0) > 1e-8 and not is_core_ionization(r, record.ground):
                 out.append((f"{label} ({r.spec}) has {sum(r.nelec):g} electrons and the ground state {n0:g}: its "
                              "dE is an energy difference at another N, not an excitation energy", False))
         for label, r in zip(record.labels, record.states):
@@ -428,3 +443,58 @@ def make_batch_report(rows, failures: dict):
         lines += ["", f"{len(failures)} failed task(s):"]
         lines += [f"  {v['task']}: {v['reason']}" for _, v in sorted(failures.items())]
     return {"statistics": stats, "failures": failures, "rows": len(rows)}, "\n".join(lines)
+
+
+# -- geometry optimizations (deltascf.optimize) --------------------------------------------------------------
+def make_optimization_summary(result) -> dict:
+    """The ``deltascf opt --json`` object of one optimization: every step (energies in Hartree, gradients in
+    Eh/bohr, coordinates in Angstrom) and the final geometry."""
+    return {
+        "spec": result.spec,
+        "converged": result.converged,
+        "lost": result.lost,
+        "symbols": list(result.symbols),
+        "steps": [{"e_tot": s.e_tot, "max_grad": float(abs(s.grad).max()), "overlap": s.overlap.tolist(),
+                   "s2": s.state.s2, "collapsed": s.state.collapsed, "coords": s.coords.tolist()}
+                  for s in result.steps],
+        "final_coords": result.final.coords.tolist(),
+        "method": result.method.to_dict(),
+        "versions": dict(result.final.state.versions),
+        "units": {"e_tot": "hartree", "max_grad": "hartree/bohr", "coords": "angstrom"},
+    }
+
+
+def format_optimization(result) -> str:
+    """Steps and final geometry of one optimization."""
+    lines = [f"{'step':>4} {'E / Eh':>18} {'max|g| / Eh/bohr':>17} {'overlap':>8} {'<S^2>':>7}"]
+    lines += [f"{k:>4} {s.e_tot:>18.10f} {abs(s.grad).max():>17.2e} {s.overlap.min():>8.4f} {s.state.s2:>7.3f}"
+              for k, s in enumerate(result.steps)]
+    status = "converged" if result.converged else ("state lost: " + result.lost if result.lost else "not converged")
+    lines += ["", f"{result.spec}: {status}; final geometry (Angstrom):", result.to_xyz().rstrip()]
+    m = result.method
+    lines.append(f"xc = {m.xc}, reference = {m.reference}, tracking = {m.tracking}; "
+                 "the overlap is that of each step's density with the previous step's")
+    return "\n".join(lines)
+
+
+def make_adiabatic_summary(result) -> dict:
+    """The ``deltascf opt --adiabatic --json`` object: both optimizations and the energies between them (eV)."""
+    return {
+        "adiabatic_ev": result.adiabatic * HARTREE2EV,
+        "vertical_absorption_ev": result.vertical_absorption * HARTREE2EV,
+        "vertical_emission_ev": result.vertical_emission * HARTREE2EV,
+        "ground": make_optimization_summary(result.ground),
+        "excited": make_optimization_summary(result.excited),
+        "units": {"adiabatic_ev": "eV", "hartree_to_ev": HARTREE2EV},
+    }
+
+
+def format_adiabatic(result) -> str:
+    """Adiabatic and vertical energies, then the excited state's optimization."""
+    return "\n".join([
+        f"ground-state minimum: E = {result.ground.final.e_tot:.10f} Eh ({len(result.ground.steps)} steps)",
+        f"{result.excited.spec} minimum: E = {result.excited.final.e_tot:.10f} Eh ({len(result.excited.steps)} steps)",
+        f"vertical absorption (at the ground minimum) = {result.vertical_absorption * HARTREE2EV:.4f} eV",
+        f"adiabatic (minimum to minimum, no zero-point energy) = {result.adiabatic * HARTREE2EV:.4f} eV",
+        f"vertical emission (at the excited minimum) = {result.vertical_emission * HARTREE2EV:.4f} eV",
+        "", format_optimization(result.excited)])

@@ -1,6 +1,7 @@
 """The states of one run: the ground state and any ΔSCF or fractional states, with their corrections."""
 from __future__ import annotations
 
+from .core import resolve_on
 from .corrections import check_correction, run_correction
 from .occupations import Occupation
 from .records import Method, StateSet, make_provenance
@@ -35,7 +36,7 @@ def run_states(mol, xc: str | None = None, specs=(), *, method: Method | None = 
     specs = [specs] if isinstance(specs, (str, Occupation)) else list(specs)
     occupations = [Occupation.parse(spec) for spec in specs]
     for occ in occupations:
-        occ.resolve(mol.nelec, mol.nao_nr(), method.restricted)
+        resolve_on(mol, occ, method.restricted)
     check_correction(mol, method)
     excited = [occ for occ in occupations if not occ.is_ground]
     labels = ["ground"] + [f"state{k + 1}" for k in range(len(excited))]

@@ -14,7 +14,8 @@ from .spin import get_xp, make_spin_dms, to_host
 
 __all__ = ["make_overlap", "make_tracked_occ", "make_matched_orbital", "make_orbital_grad",
            "make_canonical_orbitals", "make_spin_square", "make_dm_similarity", "make_target_check",
-           "make_aufbau_like", "make_target_similarity", "make_collapse_reasons", "is_aufbau_spectrum", "LOST_OVERLAP", "OCC_TOL",
+           "make_aufbau_like", "make_target_similarity", "make_collapse_reasons", "make_orbital_populations",
+           "is_aufbau_spectrum", "LOST_OVERLAP", "OCC_TOL",
            "COLLAPSE_ENERGY_TOL", "SPECTRUM_TOL"]
 
 #: a target counts as lost when its occupied space overlaps the result by less than this
@@ -189,13 +190,40 @@ def is_aufbau_spectrum(mo_energy, mo_occ, tol: float = SPECTRUM_TOL) -> bool:
     return True
 
 
-def make_collapse_reasons(overlap, to_aufbau, target, mo_energy, mo_occ, e_tot, nelec, lower=(),
+def make_orbital_populations(dm, c_ref, target, s1e) -> tuple:
+    """(spin, orbital, target, aufbau, population) of the reference orbitals the collapse check watches.
+
+    They are the orbitals occupied in both the aufbau state and the target (n ≥ ½ of full in each: the
+    spectators) and those the target empties (n_aufbau − n_target ≥ ½ of full).  The orbitals that the target
+    newly fills are not watched: the electron put there may relax far from the ground state's virtual orbital
+    (in HF, a charge-transfer electron keeps about half of it).  The population of orbital φ in the final
+    density is ⟨φ|S D_σ S|φ⟩ (summed over spins for a restricted reference).  A state that keeps its character
+    keeps each watched orbital near its target; a core hole that drifts into the valence, or a state that swaps
+    occupied and empty valence orbitals, does not.
+    """
+    aufbau, tgt = to_host(make_aufbau_like(target)), to_host(target)
+    restricted = tgt.ndim == 1
+    full = 2.0 if restricted else 1.0
+    out = []
+    for s, (a_row, t_row) in enumerate(zip(np.atleast_2d(aufbau), np.atleast_2d(tgt))):
+        c_s = c_ref if restricted else c_ref[s]
+        for p in np.flatnonzero(((t_row >= 0.5 * full) & (a_row >= 0.5 * full)) | (a_row - t_row >= 0.5 * full)):
+            phi = s1e @ c_s[:, int(p)]
+            spins = (0, 1) if restricted else (s,)
+            out.append((s, int(p), float(t_row[p]), float(a_row[p]), sum(float(phi @ dm[k] @ phi) for k in spins)))
+    return tuple(out)
+
+
+def make_collapse_reasons(overlap, to_aufbau, target, mo_energy, mo_occ, e_tot, nelec, lower=(), populations=(),
                           e_tol: float = COLLAPSE_ENERGY_TOL) -> tuple:
     """Why a state has lost its target, as readable reasons; empty when it has not.  Theory §1.3.
 
-    Three pieces of evidence, each enough on its own:
+    Four pieces of evidence, each enough on its own:
 
     * the overlap with the target is below ``LOST_OVERLAP`` in some spin;
+    * an orbital occupied in the ground state and in the target holds less than half its target occupation, or
+      one that the target empties has regained more than half of what it lost (``populations``, from :func:`make_orbital_populations`): a hole
+      filled again, or occupied and empty orbitals swapped;
     * for a non-aufbau target, the density lies closer to the aufbau density of the reference orbitals;
     * for a non-aufbau target, the state is aufbau in its own orbital energies (:func:`is_aufbau_spectrum`)
       *and* its energy equals that of a lower state with the same electron counts (within ``e_tol``).  This
@@ -209,11 +237,23 @@ def make_collapse_reasons(overlap, to_aufbau, target, mo_energy, mo_occ, e_tot, 
         target is aufbau).
     lower : sequence of (name, e_tot, nelec)
         States to compare with (the ground state).
+    populations : sequence of (spin, orbital, target, aufbau, population)
+        Watched orbitals, in the layout's units (restricted: 0 to 2).
     """
     reasons = []
     overlap = np.asarray(overlap, dtype=float)
     if overlap.min() < LOST_OVERLAP:
         reasons.append(f"overlap with the target {overlap.min():.3f} < {LOST_OVERLAP:g}")
+    full = 2.0 if np.asarray(target).ndim == 1 else 1.0
+    name = lambda s, p: str(p) if full == 2.0 else f"{'ab'[s]}:{p}"  # noqa: E731
+    lost = [f"{name(s, p)} ({pop:.2f} of {n_t:g})" for s, p, n_t, n_a, pop in populations
+            if n_t >= 0.5 * full and pop < 0.5 * n_t]
+    refilled = [f"{name(s, p)} ({pop:.2f}, target {n_t:g})" for s, p, n_t, n_a, pop in populations
+                if n_a - n_t >= 0.5 * full and pop - n_t > 0.5 * (n_a - n_t)]
+    if lost:
+        reasons.append(f"occupied orbitals kept by the target hold less than half their target: {', '.join(lost)}")
+    if refilled:
+        reasons.append(f"emptied orbitals have regained more than half of what they lost: {', '.join(refilled)}")
     if to_aufbau is not None:
         to_aufbau = np.asarray(to_aufbau, dtype=float)
         if np.any(to_aufbau > overlap + 1e-8):

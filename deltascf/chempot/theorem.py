@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from pyscf.data.elements import chemcore
 
+from ..core import resolve_on
 from ..corrections import check_correction, make_corrected_orbital_energy, run_correction
 from ..occupations import Channel, Label, Occupation, SpecError, make_channel_degeneracy
 from ..records import N_VIRTUAL, Method, ScfResult, TheoremRow, TheoremTable, make_provenance
@@ -109,7 +110,7 @@ def chemical_potentials(mol, xc: str | None = None, state="ground", channels="fr
     ncore = chemcore(mol)
     chans = None
     if start is None:  # validate before any SCF
-        target = occupation.resolve(mol.nelec, mol.nao_nr(), False).mo_occ
+        target = resolve_on(mol, occupation, False).mo_occ
         chans = make_channels(target, channels, ncore, n_virtual)
         if not chans:
             raise SpecError("no channels to compute")

@@ -16,6 +16,7 @@ import re
 import signal
 import sys
 
+from ..core import resolve_on
 from .molecule import build_mol, check_xc, parse_atom_string, read_xyz
 from .options import COMMANDS as COMPUTE, InputError, build_parser, correction_dests, options, parse_cli_value
 
@@ -149,7 +150,7 @@ def _occupation(spec: str, mol, method):
 
     try:
         occ = Occupation.parse(spec)
-        return occ, occ.resolve(mol.nelec, mol.nao_nr(), method.restricted).mo_occ
+        return occ, resolve_on(mol, occ, method.restricted).mo_occ
     except SpecError as exc:
         raise InputError(f"--state {spec!r}: {exc}") from None
 
@@ -463,8 +464,77 @@ def _cmd_batch(args) -> int:
     return EXIT_NOT_CONVERGED if result.failed else EXIT_OK
 
 
+def _cmd_opt(args) -> int:
+    """deltascf opt: a state's geometry by geomeTRIC, the state followed step by step (deltascf.optimize)."""
+    from ..optimize import StateLost, adiabatic_energies, geometric_available, optimize_state
+    from ..records import Method
+    from ..report import format_adiabatic, format_optimization, make_adiabatic_summary, make_optimization_summary
+
+    if args.molecule is not None and args.molecule.lower().endswith(".toml"):
+        raise InputError("deltascf opt takes an XYZ file or --atom (no input file)")
+    if not args.xc:
+        raise InputError("--xc is required")
+    if not args.basis:
+        raise InputError("--basis is required")
+    if args.maxsteps < 1:
+        raise InputError(f"--maxsteps must be at least 1, got {args.maxsteps}")
+    _, mol = _molecule(args)
+    check_xc(args.xc)
+    try:
+        method = Method(**{o.dest: getattr(args, o.dest) for o in options() if o.target == "method"})
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if method.restricted and mol.spin != 0:
+        raise InputError(f"reference {method.reference} needs spin 0 (got {mol.spin}); use uks or uhf")
+    occ = _occupation(args.state, mol, method)[0]
+    if args.adiabatic and occ.is_ground:
+        raise InputError("--adiabatic needs an excited --state")
+    _check_output(args.json)
+    _check_output(args.xyz_out)
+    if not geometric_available():
+        raise InputError('deltascf opt needs geomeTRIC: pip install ".[opt]"')
+    verbose = _verbose(args)
+    shown, err = [0], sys.stderr  # the optimizer hides geomeTRIC's log by redirecting stderr: keep our own
+
+    def show(step):
+        shown[0] += 1
+        if not args.quiet and args.json != "-":
+            print(f"step {shown[0] - 1:>3}  E = {step.e_tot:.10f} Eh  max|g| = {abs(step.grad).max():.2e} Eh/bohr"
+                  f"  overlap = {step.overlap.min():.4f}", file=err, flush=True)
+
+    kw = dict(method=method, maxsteps=args.maxsteps, grid_response=args.grid_response, callback=show,
+              verbose=verbose)
+    try:
+        if args.adiabatic:
+            result = adiabatic_energies(mol, state=occ, **kw)
+            final, summary, text = result.excited, make_adiabatic_summary(result), format_adiabatic(result)
+        else:
+            result = final = optimize_state(mol, state=occ, **kw)
+            summary, text = make_optimization_summary(result), format_optimization(result)
+    except StateLost as exc:
+        print(f"deltascf: error: the state was lost: {exc}", file=sys.stderr)
+        return EXIT_NOT_CONVERGED
+    if args.json:
+        _write_json(args.json, summary)
+    if args.xyz_out:
+        from ..io import write_atomically
+
+        def write(tmp):
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(final.to_xyz())
+
+        write_atomically(args.xyz_out, write)
+    if args.json != "-":
+        print(text)
+    if final.lost or not final.converged:
+        why = final.lost or f"not converged in {args.maxsteps} steps"
+        print(f"deltascf: warning: the optimization stopped: {why}", file=sys.stderr)
+        return EXIT_NOT_CONVERGED
+    return EXIT_OK
+
+
 COMMANDS = {"run": _cmd_compute, "scan": _cmd_compute, "chempot": _cmd_compute, "batch": _cmd_batch,
-            "report": _cmd_report, "plot": _cmd_plot}
+            "report": _cmd_report, "plot": _cmd_plot, "opt": _cmd_opt}
 
 
 # -- input files -------------------------------------------------------------------------------------------

@@ -84,9 +84,36 @@ def parse_atom_string(text: str) -> list:
     return [_parse_atom_line(p, f"--atom entry {k + 1}") for k, p in enumerate(parts)]
 
 
+def parse_basis(text: str):
+    """A basis string, or per-element bases written ``"cc-pvtz,O:cc-pcvtz"`` (a bare name is the default for the
+    other elements).  Commas inside parentheses belong to the name (``6-31g(d,p)``)."""
+    if ":" not in text:
+        return text
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    out = {}
+    for part in (p.strip() for p in parts):
+        elem, _, name = part.rpartition(":")
+        elem = elem.strip().capitalize() or "default"
+        if not name.strip() or elem in out:
+            raise InputError(f"basis {text!r}: write one name per element, as 'cc-pvtz,O:cc-pcvtz'")
+        out[elem] = name.strip()
+    return out
+
+
 def build_mol(atoms, basis: str, charge: int = 0, spin: int = 0):
-    """A built PySCF Mole, with every user error turned into InputError."""
+    """A built PySCF Mole, with every user error turned into InputError.  ``basis`` may name bases per element
+    (:func:`parse_basis`)."""
     from pyscf import gto
+
+    basis_text, basis = basis, parse_basis(basis) if isinstance(basis, str) else basis
 
     for i in range(len(atoms)):
         for j in range(i):
@@ -107,10 +134,10 @@ def build_mol(atoms, basis: str, charge: int = 0, spin: int = 0):
             mol.stdout = sys.stderr  # PySCF's log (-v) never mixes with tables or --json -
     except Exception as exc:  # PySCF raises assorted types for bad basis input
         msg = " ".join(str(exc).split()) or exc.__class__.__name__
-        raise InputError(f"basis {basis!r}: {msg}") from None
+        raise InputError(f"basis {basis_text!r}: {msg}") from None
     if max(mol.nelec) > mol.nao_nr():
         raise InputError(f"{max(mol.nelec)} electrons of one spin do not fit in the {mol.nao_nr()} orbitals of "
-                         f"basis {basis!r}")
+                         f"basis {basis_text!r}")
     return mol
 
 

@@ -211,6 +211,26 @@ def _add(parser, o: Option, suppress: bool) -> None:
         parser.add_argument(*o.flags, dest=o.dest, **kw)
 
 
+def _add_opt_parser(sub, suppress: bool) -> None:
+    """``deltascf opt``: the molecule and method options of ``run``, one state, and the optimizer's own."""
+    opt = sub.add_parser("opt", help="optimize the geometry of a ground or ΔSCF state (needs the opt extra)")
+    for o in options():
+        if o.target in ("molecule", "method") and "run" in o.commands:
+            _add(opt, o, suppress)
+    opt.add_argument("--state", default="ground", metavar="SPEC",
+                     help='the state to optimize, e.g. "a:HOMO->LUMO" (default ground)')
+    opt.add_argument("--adiabatic", action="store_true",
+                     help="optimize the ground state first, then the state from its minimum, and report the "
+                          "adiabatic and vertical energies")
+    opt.add_argument("--maxsteps", type=int, default=50, metavar="N", help="most optimizer steps (default 50)")
+    opt.add_argument("--no-grid-response", dest="grid_response", action="store_false",
+                     help="DFT gradients without the grid's response (faster, not the exact derivative)")
+    opt.add_argument("--xyz-out", metavar="PATH", help="write the optimized geometry as an xyz file")
+    opt.add_argument("--json", metavar="PATH", help="write JSON to PATH, or - for stdout")
+    opt.add_argument("-v", "--verbose", action="count", default=0, help="PySCF and geomeTRIC logs on stderr")
+    opt.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+
+
 def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     """The ``deltascf`` parser.  With ``suppress_defaults`` the namespace holds only the options given."""
     parser = _Parser(prog="deltascf", description="ΔSCF excited states on PySCF.")
@@ -238,6 +258,7 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="print the records of a study file or a batch directory (tables in eV)")
     rep.add_argument("study", help="HDF5 study file (--output, deltascf.save) or a batch's output directory")
     rep.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    _add_opt_parser(sub, suppress_defaults)
     plo = sub.add_parser("plot", help="draw the records of a study file (E(N), D(delta), eps, parity, states) or "
                                       "a batch directory (set parity, |eps - mu|)")
     plo.add_argument("study", help="HDF5 study file (--output, deltascf.save) or a batch's output directory")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import CubicSpline
 
+from ..core import resolve_on
 from ..corrections import check_correction, make_corrected_orbital_energy, run_correction
 from ..occupations import Channel, Occupation, make_channel_degeneracy
 from ..records import DEFAULT_POINTS, MAX_POINTS, SCAN_MODES, ChargeScan, Method, ScfResult, make_provenance
@@ -188,7 +189,7 @@ def scan_charge(mol, xc: str | None = None, state="ground", channel="add:a:LUMO"
         raise ValueError("a fractional electron needs an unrestricted reference (uks or uhf), "
                          f"not {method.reference}")
     if start is None:  # validate the channel on the target pattern before any SCF
-        ch.resolve(occupation.resolve(mol.nelec, mol.nao_nr(), False).mo_occ)
+        ch.resolve(resolve_on(mol, occupation, False).mo_occ)
     check_correction(mol, method)
     job = {"state": str(occupation), "channel": str(ch), "deltas": delta.tolist(), "mode": mode}
     with open_study(study, mol, method, "scan", job, prefix="scan") as st:

@@ -10,11 +10,19 @@ import dataclasses
 import json
 
 import numpy as np
+from pyscf.lib import logger as lib_logger
 
+from ..core import localize_core, make_nominal_core_map, separate_core_shells
 from ..occupations import Occupation, ResolvedOccupation, format_degenerate_groups, make_degenerate_groups
 from ..records import Correction, Method, ScfResult, make_provenance
 from ..spin import make_spin_dms, map_spins, nelec_of, per_spin, stack_spins, to_unrestricted
-from ..tracking import make_canonical_orbitals, make_collapse_reasons, make_spin_square, make_target_similarity
+from ..tracking import (
+    make_canonical_orbitals,
+    make_collapse_reasons,
+    make_orbital_populations,
+    make_spin_square,
+    make_target_similarity,
+)
 from .build import check_mol, make_mf, shared_eri
 from .mixin import make_final_fock, make_final_grad, wrap
 
@@ -133,7 +141,9 @@ def make_record(mf, method: Method, spec: str, resolved: ResolvedOccupation, c_r
     target = resolved.mo_occ
     overlap, to_aufbau = make_target_similarity(dm, c_ref, target, s1e)
     nelec = nelec_of(mo_occ)
-    reasons = make_collapse_reasons(overlap, to_aufbau, target, mo_energy, mo_occ, mf.e_tot, nelec, lower)
+    populations = make_orbital_populations(dm, c_ref, target, s1e)
+    reasons = make_collapse_reasons(overlap, to_aufbau, target, mo_energy, mo_occ, mf.e_tot, nelec, lower,
+                                    populations)
     return ScfResult(
         e_tot=mf.e_tot, mo_energy=mo_energy, mo_occ=mo_occ, mo_coeff=mo_coeff, nelec=nelec,
         converged=mf.converged, cycles=getattr(mf, "cycles", -1), s2=make_spin_square(dm, s1e), spec=spec,
@@ -183,8 +193,9 @@ def run_state(mol, xc: str | None = None, state="ground", *, method: Method | No
         raise ValueError(f"reference {method.reference} needs a closed-shell molecule (spin 0, got {mol.spin}); "
                          "use uks/uhf")
     nmo = mol.nao_nr()
+    core = make_nominal_core_map(mol) if occupation.has_core else None
     if ground is None:
-        occupation.resolve(mol.nelec, nmo, restricted)  # validate before paying for any SCF
+        occupation.resolve(mol.nelec, nmo, restricted, core)  # validate before paying for any SCF
         ground = _run_ground(mol, mol_given, method, verbose)
         if occupation.is_ground:
             return ground
@@ -194,18 +205,55 @@ def run_state(mol, xc: str | None = None, state="ground", *, method: Method | No
     if occupation.items and _aufbau_nelec(occ_ground) != tuple(mol.nelec):
         raise ValueError(f"ground: the given state has {nelec_of(occ_ground)} electrons per spin, the molecule "
                          f"{tuple(mol.nelec)}; labels resolve against the molecule's own ground state")
-    resolved = occupation.resolve(_aufbau_nelec(occ_ground), c_ref.shape[-1], restricted)
+    resolved = occupation.resolve(_aufbau_nelec(occ_ground), c_ref.shape[-1], restricted, core)
     mf = make_mf(mol, method, verbose, shared_eri(mol_given, method))  # after validation: ERIs cost nao⁴
     if e_ref is None:
         e_ref = _orbital_energies(mf, c_ref, occ_ground)
-    degenerate = format_degenerate_groups(make_degenerate_groups(e_ref, occ_ground, resolved.mo_occ), restricted)
+    e_deg = e_ref
+    if occupation.has_core:  # the named core orbitals, localized on their atoms (theory §1.7)
+        c_ref, e_ref, core = localize_core(mol, c_ref, e_ref, occ_ground)
+        resolved = occupation.resolve(_aufbau_nelec(occ_ground), c_ref.shape[-1], restricted, core)
+        e_deg = separate_core_shells(mol, e_ref, core)
+    degenerate = format_degenerate_groups(make_degenerate_groups(e_deg, occ_ground, resolved.mo_occ), restricted)
     mf = wrap(mf, c_ref, resolved.mo_occ, method.tracking)
     if not restricted:
         mf.nelec = resolved.nelec
-    if dm0 is None:
-        dm0 = mf.make_rdm1(c_ref, resolved.mo_occ)
-    mf.kernel(dm0=np.array(dm0, copy=True))
+    if method.solver == "newton":
+        _kernel_newton(mf, method, c_ref, resolved.mo_occ, shared_eri(mol_given, method), verbose)
+    else:
+        if dm0 is None:
+            dm0 = mf.make_rdm1(c_ref, resolved.mo_occ)
+        mf.kernel(dm0=np.array(dm0, copy=True))
     return make_record(mf, method, str(occupation), resolved, c_ref, degenerate, mol, _lower_states(ground, method))
+
+
+def _kernel_newton(mf, method: Method, c_ref, target, eri=None, verbose: int = 0) -> None:
+    """Converge ``mf`` (wrapped, not yet run) with the saddle-point solver and leave the result on it as PySCF's
+    kernel would; theory §1.9.  The first ``NEWTON_WARMUP`` cycles are DIIS with the method's tracking, from the
+    target occupations on the reference orbitals; Newton–Krylov steps take over from the last of them.  A
+    restricted state is solved in the unrestricted layout on its own grid and handed back restricted."""
+    from .newton import NEWTON_WARMUP, run_newton, unrestricted_twin
+
+    restricted = np.ndim(target) == 1
+    mf.max_cycle = min(NEWTON_WARMUP, int(method.max_cycle))
+    mf.kernel(dm0=mf.make_rdm1(c_ref, target))
+    warm_cycles, warm_fock = int(getattr(mf, "cycles", mf.max_cycle)), int(mf.n_fock)
+    mf.max_cycle = int(method.max_cycle)
+    mf_u = unrestricted_twin(mf, method, make_mf, eri) if restricted else mf
+    c0, n0 = (to_unrestricted(np.asarray(mf.mo_coeff), np.asarray(mf.mo_occ)) if restricted
+              else (np.asarray(mf.mo_coeff), np.asarray(mf.mo_occ)))
+    log = (lambda text: lib_logger.info(mf, text)) if verbose >= 4 else None
+    res = run_newton(mf_u, c0, n0, conv_tol=method.conv_tol, conv_tol_grad=method.conv_tol_grad,
+                     max_cycle=method.max_cycle, log=log)
+    if restricted:
+        if not (np.allclose(res.mo_occ[0], res.mo_occ[1]) and np.allclose(res.mo_energy[0], res.mo_energy[1],
+                                                                         atol=1e-8)):
+            raise RuntimeError("the restricted Newton solution lost its alpha = beta symmetry")
+        mf.mo_coeff, mf.mo_occ, mf.mo_energy = res.mo_coeff[0], res.mo_occ[0] + res.mo_occ[1], res.mo_energy[0]
+    else:
+        mf.mo_coeff, mf.mo_occ, mf.mo_energy = res.mo_coeff, res.mo_occ, res.mo_energy
+    mf.e_tot, mf.converged, mf.cycles = res.e_tot, res.converged, warm_cycles + res.cycles
+    mf.n_fock = warm_fock + res.fock_builds + res.kernel_calls
 
 
 def _lower_states(ground, method: Method) -> tuple:
