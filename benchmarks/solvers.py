@@ -48,6 +48,7 @@ CASES = [
     ("ETF 5.5 A CT", etf(5.5), "6-31+g", 0, "hf", "uhf", "a:HOMO->LUMO"),
     ("ETF 5.0 A CT", etf(5.0), "6-31g", 0, "hf", "uhf", "a:HOMO->LUMO"),
     ("ETF 5.0 A CT", etf(5.0), "6-31+g", 0, "hf", "uhf", "a:HOMO->LUMO"),
+    ("ETF 6.0 A", etf(6.0), "6-31+g", 0, "hf", "uhf", "a:HOMO->LUMO"),
     ("ETF 4.0 A", etf(4.0), "6-31g", 0, "hf", "uhf", "a:HOMO->LUMO"),
     ("ETF 6.0 A", etf(6.0), "6-31g", 0, "hf", "uhf", "a:HOMO->LUMO"),
     ("ETF 5.0 A", etf(5.0), "6-31g", 0, "b3lyp", "uks", "a:HOMO->LUMO"),

@@ -66,4 +66,7 @@ def make_gradient(mol, state: ScfResult, *, grid_response: bool = False, verbose
         raise ValueError(str(exc).replace("ground:", "state:", 1).replace("ground state", "state")) from None
     if not state.converged:
         raise ValueError("state: not converged; its gradient would not be the derivative of any energy")
+    if state.method.reference in ("roks", "rohf"):
+        raise ValueError("state: ROKS gradients are not built (the orbitals are stationary for E_S, not for one "
+                         "determinant)")
     return np.asarray(make_grad_method(mol, state, grid_response=grid_response, verbose=verbose).kernel())

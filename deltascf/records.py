@@ -29,7 +29,7 @@ __all__ = ["Record", "Method", "Correction", "Provenance", "ScfResult", "State",
            "MAX_POINTS", "N_VIRTUAL", "REFERENCES", "TRACKINGS", "SOLVERS", "SCAN_MODES", "CORRECTION_MODES", "make_key",
            "make_provenance", "molecule_inputs", "frozen_array"]
 
-REFERENCES = ("uks", "rks", "uhf", "rhf")
+REFERENCES = ("uks", "rks", "uhf", "rhf", "roks", "rohf")
 TRACKINGS = ("imom", "mom")
 SOLVERS = ("diis", "newton")
 SCAN_MODES = ("scf", "ensemble")
@@ -186,6 +186,13 @@ class Method(Record):
         if self.xc != "hf":
             _check_xc(self.xc)
         object.__setattr__(self, "correction", Correction.parse(self.correction))
+        if self.reference in ("roks", "rohf"):
+            if self.correction is not None:
+                raise ValueError(f"reference {self.reference}: corrections apply to UKS/RKS states, not to ROKS ones")
+            if self.solver != "diis":
+                raise ValueError(f"reference {self.reference}: ROKS states have their own optimizer; drop --solver")
+            if self.tracking != "imom":
+                raise ValueError(f"reference {self.reference}: ROKS states are not tracked; drop --tracking")
 
     @property
     def restricted(self) -> bool:

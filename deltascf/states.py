@@ -6,6 +6,7 @@ from .corrections import check_correction, run_correction
 from .occupations import Occupation
 from .records import Method, StateSet, make_provenance
 from .scf import check_mol, make_method, run_state
+from .scf.driver import check_roks_spec
 from .study import open_study
 
 __all__ = ["run_states"]
@@ -37,6 +38,7 @@ def run_states(mol, xc: str | None = None, specs=(), *, method: Method | None = 
     occupations = [Occupation.parse(spec) for spec in specs]
     for occ in occupations:
         resolve_on(mol, occ, method.restricted)
+        check_roks_spec(mol, method, occ)
     check_correction(mol, method)
     excited = [occ for occ in occupations if not occ.is_ground]
     labels = ["ground"] + [f"state{k + 1}" for k in range(len(excited))]

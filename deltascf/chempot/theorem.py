@@ -103,6 +103,8 @@ def chemical_potentials(mol, xc: str | None = None, state="ground", channels="fr
     """
     check_mol(mol)
     method = make_method(method, xc, **settings)
+    if method.reference in ("roks", "rohf"):
+        raise ValueError(f"reference {method.reference}: fractional and neighbour states need uks/uhf (or rks/rhf)")
     if method.restricted:
         raise ValueError("chemical potentials need an unrestricted reference (uks or uhf): the N±1 "
                          f"neighbours are open-shell, not {method.reference}")

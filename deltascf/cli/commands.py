@@ -133,6 +133,8 @@ def _method(args, mol):
         raise InputError(str(exc)) from None
     if method.restricted and mol.spin != 0:
         raise InputError(f"reference {method.reference} needs spin 0 (got {mol.spin}); use uks or uhf")
+    if method.reference in ("roks", "rohf") and args.command != "run":
+        raise InputError(f"reference {method.reference}: ROKS states are computed by deltascf run only")
     try:
         if method.density_fit:
             check_auxbasis(mol, method.density_fit)
@@ -149,7 +151,10 @@ def _occupation(spec: str, mol, method):
     from ..occupations import Occupation, SpecError
 
     try:
+        from ..scf.driver import check_roks_spec
+
         occ = Occupation.parse(spec)
+        check_roks_spec(mol, method, occ)
         return occ, resolve_on(mol, occ, method.restricted).mo_occ
     except SpecError as exc:
         raise InputError(f"--state {spec!r}: {exc}") from None
@@ -486,6 +491,8 @@ def _cmd_opt(args) -> int:
         raise InputError(str(exc)) from None
     if method.restricted and mol.spin != 0:
         raise InputError(f"reference {method.reference} needs spin 0 (got {mol.spin}); use uks or uhf")
+    if method.reference in ("roks", "rohf"):
+        raise InputError(f"reference {method.reference}: ROKS gradients are not built; optimize UKS states")
     occ = _occupation(args.state, mol, method)[0]
     if args.adiabatic and occ.is_ground:
         raise InputError("--adiabatic needs an excited --state")

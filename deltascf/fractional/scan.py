@@ -177,6 +177,8 @@ def scan_charge(mol, xc: str | None = None, state="ground", channel="add:a:LUMO"
     """
     check_mol(mol)
     method = make_method(method, xc, **settings)
+    if method.reference in ("roks", "rohf"):
+        raise ValueError(f"reference {method.reference}: fractional and neighbour states need uks/uhf (or rks/rhf)")
     if mode not in SCAN_MODES:
         raise ValueError(f"unknown scan mode {mode!r}; choose scf or ensemble")
     if method.correction is not None and mode != "scf":

@@ -193,6 +193,8 @@ def run_state(mol, xc: str | None = None, state="ground", *, method: Method | No
         raise ValueError(f"reference {method.reference} needs a closed-shell molecule (spin 0, got {mol.spin}); "
                          "use uks/uhf")
     nmo = mol.nao_nr()
+    if method.reference in ("roks", "rohf"):
+        return _run_roks(mol, method, occupation, ground, verbose)
     core = make_nominal_core_map(mol) if occupation.has_core else None
     if ground is None:
         occupation.resolve(mol.nelec, nmo, restricted, core)  # validate before paying for any SCF
@@ -225,6 +227,37 @@ def run_state(mol, xc: str | None = None, state="ground", *, method: Method | No
             dm0 = mf.make_rdm1(c_ref, resolved.mo_occ)
         mf.kernel(dm0=np.array(dm0, copy=True))
     return make_record(mf, method, str(occupation), resolved, c_ref, degenerate, mol, _lower_states(ground, method))
+
+
+def check_roks_spec(mol, method: Method, occupation) -> None:
+    """SpecError unless a ROKS reference gets what it can compute: the ground state, or one α move of a
+    closed-shell molecule (its open-shell singlet); theory §1.10.  Nothing to check for other references."""
+    from ..occupations import Move, SpecError
+
+    if method.reference not in ("roks", "rohf") or occupation.is_ground:
+        return
+    items = occupation.items
+    if mol.spin != 0 or len(items) != 1 or not isinstance(items[0], Move) or items[0].src_spin != "a" or \
+            items[0].dst_spin != "a" or occupation.has_core:
+        raise SpecError(f"reference {method.reference}: give the ground state (high spin for spin > 0) or, for a "
+                        "closed-shell molecule, one alpha move a:i->a (its open-shell singlet)")
+
+
+def _run_roks(mol, method: Method, occupation: Occupation, ground, verbose: int = 0) -> ScfResult:
+    """ROKS: the high-spin ground state, or the open-shell singlet of one α move; theory §1.10."""
+    from .roks import run_roks_ground, run_roks_singlet
+
+    if occupation.is_ground:
+        return run_roks_ground(mol, method, verbose)
+    check_roks_spec(mol, method, occupation)
+    resolved = occupation.resolve(mol.nelec, mol.nao_nr(), False)
+    i = int(np.flatnonzero(resolved.mo_occ[0] < 0.5)[0])
+    a = int(np.flatnonzero(resolved.mo_occ[0] > 0.5)[-1])
+    if ground is None:
+        ground = run_roks_ground(mol, method, verbose)
+    else:
+        _check_same_molecule(mol, ground)
+    return run_roks_singlet(mol, method, ground, i, a, str(occupation), verbose)
 
 
 def _kernel_newton(mf, method: Method, c_ref, target, eri=None, verbose: int = 0) -> None:
