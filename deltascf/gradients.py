@@ -18,7 +18,7 @@ import numpy as np
 from .records import Method, ScfResult
 from .scf.build import make_mf, shared_eri
 
-__all__ = ["make_gradient", "make_grad_method"]
+__all__ = ["make_gradient", "make_grad_method", "make_roks_gradient", "roks_determinants"]
 
 
 def make_grad_method(mol, state: ScfResult, method: Method | None = None, grid_response: bool = False,
@@ -67,6 +67,46 @@ def make_gradient(mol, state: ScfResult, *, grid_response: bool = False, verbose
     if not state.converged:
         raise ValueError("state: not converged; its gradient would not be the derivative of any energy")
     if state.method.reference in ("roks", "rohf"):
-        raise ValueError("state: ROKS gradients are not built (the orbitals are stationary for E_S, not for one "
-                         "determinant)")
+        return make_roks_gradient(mol, state, grid_response=grid_response, verbose=verbose)
     return np.asarray(make_grad_method(mol, state, grid_response=grid_response, verbose=verbose).kernel())
+
+
+def roks_determinants(state: ScfResult) -> list:
+    """[(w_k, n_α, n_β)] of a ROKS record: the open-shell singlet's 2 M − T (1.11), or its one determinant."""
+    n_a, n_b = (np.asarray(x, dtype=float) for x in state.mo_occ)
+    if state.spec == "ground" or abs(n_a.sum() - n_b.sum()) > 1e-8 or np.array_equal(n_a, n_b):
+        return [(1.0, n_a, n_b)]
+    return [(2.0, n_a, n_b), (-1.0, np.maximum(n_a, n_b), np.minimum(n_a, n_b))]
+
+
+def make_roks_gradient(mol, state: ScfResult, *, grid_response: bool = False, verbose: int = 0) -> np.ndarray:
+    """dE/dR of a ROKS record, (natm, 3) Eh/bohr; theory (1.12).
+
+    E = Σ_k w_k E[D_k] on one set of orbitals (the singlet's 2 E[M] − E[T], or one high-spin determinant).  Each
+    determinant contributes its integral derivatives at its own density; the orbitals are stationary only for
+    the sum, so the energy-weighted density is the sum's Lagrangian, W = Σ_k w_k Σ_σ C n_kσ (Cᵀ F_kσ C) Cᵀ
+    (symmetrized), shared out over the determinants' gradient calls.
+    """
+    from .scf.roks import _roks_mf, make_roks_energy
+
+    c = np.asarray(state.mo_coeff[0])
+    dets = roks_determinants(state)
+    mf = _roks_mf(mol.copy(), state.method)
+    mf.verbose = verbose
+    _, _, _, focks = make_roks_energy(mf, c, dets)
+    total = np.zeros((mol.natm, 3))
+    for (w, n_a, n_b), fock in zip(dets, focks):
+        w_k = []
+        for s, n in enumerate((n_a, n_b)):
+            x = c @ (n[:, None] * (c.T @ fock[s] @ c)) @ c.T
+            w_k.append(0.5 * (x + x.T))
+        mf.mo_coeff, mf.mo_occ = np.array([c, c]), np.array([n_a, n_b])
+        mf.mo_energy, mf.converged, mf.nelec = np.zeros((2, c.shape[1])), True, (n_a.sum(), n_b.sum())
+        g = mf.nuc_grad_method()
+        g.verbose = verbose
+        if hasattr(g, "grid_response"):
+            g.grid_response = bool(grid_response)
+        w_k = np.array(w_k)
+        g.make_rdm1e = lambda *args, _w=w_k: _w  # the Lagrangian of E_S, not of this determinant alone
+        total += w * np.asarray(g.kernel(mo_energy=mf.mo_energy, mo_coeff=mf.mo_coeff, mo_occ=mf.mo_occ))
+    return total

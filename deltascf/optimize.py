@@ -170,8 +170,9 @@ def optimize_state(mol, xc: str | None = None, state="ground", *, method: Method
             overlap = np.ones(2)
         else:
             ref = _reference(mol_k, last["state"], last["mol"])
-            st = run_state(mol_k, method=method, state=Occupation.from_occ(last["state"].mo_occ), ground=ref,
-                           verbose=verbose)
+            # ROKS keeps its spec: its open orbitals keep their columns through the previous step's orbitals
+            follow = occupation if method.reference in ("roks", "rohf") else Occupation.from_occ(last["state"].mo_occ)
+            st = run_state(mol_k, method=method, state=follow, ground=ref, verbose=verbose)
             st = dataclasses.replace(st, spec=str(occupation))
             overlap = st.target_overlap
         why = _lost(st, overlap if steps else None)  # step 0 has no previous step

@@ -134,7 +134,7 @@ def _method(args, mol):
     if method.restricted and mol.spin != 0:
         raise InputError(f"reference {method.reference} needs spin 0 (got {mol.spin}); use uks or uhf")
     if method.reference in ("roks", "rohf") and args.command != "run":
-        raise InputError(f"reference {method.reference}: ROKS states are computed by deltascf run only")
+        raise InputError(f"reference {method.reference}: ROKS states are computed by deltascf run and opt only")
     try:
         if method.density_fit:
             check_auxbasis(mol, method.density_fit)
@@ -491,8 +491,6 @@ def _cmd_opt(args) -> int:
         raise InputError(str(exc)) from None
     if method.restricted and mol.spin != 0:
         raise InputError(f"reference {method.reference} needs spin 0 (got {mol.spin}); use uks or uhf")
-    if method.reference in ("roks", "rohf"):
-        raise InputError(f"reference {method.reference}: ROKS gradients are not built; optimize UKS states")
     occ = _occupation(args.state, mol, method)[0]
     if args.adiabatic and occ.is_ground:
         raise InputError("--adiabatic needs an excited --state")

@@ -130,3 +130,60 @@ def test_cli_roks_singlet_equals_api(tmp_path, capsys):
     assert main(["run", str(xyz), "--basis", "6-31g", "--xc", "hf", "--reference", "rohf", "--state",
                  "a:HOMO=0.5"]) == 2
     assert "one alpha move" in capsys.readouterr().err
+
+
+# -- gradients (theory (1.12)) ------------------------------------------------------------------------------------
+def test_high_spin_roks_gradient_equals_pyscf_rohf_gradient():
+    """Two routes: the ROKS Lagrangian gradient of deltascf and PySCF's own ROHF gradient (triplet water)."""
+    from pyscf import scf
+
+    from deltascf.gradients import make_gradient
+
+    mol = gto.M(atom=WATER, basis="6-31g", spin=2, verbose=0)
+    t = run_state(mol, "hf", "ground", reference="rohf", conv_tol=1e-12)
+    mf = scf.ROHF(mol)
+    mf.conv_tol = 1e-12
+    mf.kernel()
+    assert_allclose(make_gradient(mol, t), mf.nuc_grad_method().kernel(), rtol=0, atol=1e-8)
+
+
+@pytest.mark.slow
+def test_roks_singlet_gradient_equals_finite_differences():
+    """dE_S/dR against central differences (h = 1e-3 bohr) of E_S re-optimized from the projected orbitals."""
+    from deltascf.gradients import make_gradient, roks_determinants
+    from deltascf.optimize import project_orbitals
+
+    def water(dz=0.0):
+        return gto.M(atom=f"O 0 0 {0.1173 + dz * 0.52917721092}; H 0 0.7572 -0.4692; H 0 -0.7572 -0.4692",
+                     basis="sto-3g", verbose=0)
+
+    mol = water()
+    s = run_state(mol, "hf", "a:HOMO->LUMO", reference="rohf", conv_tol=1e-12, conv_tol_grad=1e-7, max_cycle=400)
+    assert s.converged
+    e = []
+    for h in (1e-3, -1e-3):
+        m = water(h)
+        res = minimize_roks(_roks_mf(m, s.method), project_orbitals(mol, s.mo_coeff[0], m), roks_determinants(s),
+                            conv_tol=1e-12, conv_tol_grad=1e-7, max_cycle=400)
+        assert res[3]
+        e.append(res[1])
+    assert_allclose(make_gradient(mol, s)[0, 2], (e[0] - e[1]) / 2e-3, rtol=0, atol=1e-6)
+
+
+@pytest.mark.skipif(not __import__("deltascf.optimize", fromlist=["x"]).geometric_available(), reason="needs geomeTRIC")
+def test_roks_singlet_optimization_pyramidalizes_formaldehyde():
+    """The ROKS n → π* singlet of formaldehyde (HF/STO-3G) leaves the plane, as the S₁ state does, and every step
+    keeps the state."""
+    import math
+
+    from deltascf.optimize import optimize_state
+
+    mol = gto.M(atom="C 0 0 0; O 0 0 1.205; H 0.08 0.94 -0.587; H 0.08 -0.94 -0.587", basis="sto-3g", verbose=0)
+    r = optimize_state(mol, "hf", "a:HOMO->LUMO", reference="rohf")
+    assert r.converged and not r.lost
+    assert all(s.overlap.min() >= 0.9 and abs(s.state.s2 - 1.0) < 1e-8 for s in r.steps)
+    c, o, h1, h2 = r.final.coords
+    normal = np.cross(h1 - c, h2 - c)
+    normal /= np.linalg.norm(normal)
+    out_of_plane = 90 - math.degrees(math.acos(abs(normal @ (o - c)) / np.linalg.norm(o - c)))
+    assert out_of_plane > 20
