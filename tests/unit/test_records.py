@@ -292,7 +292,8 @@ def test_method_defaults():
     assert not m.restricted and not m.is_hf
     assert option_info(Method, "reference").choices == REFERENCES
     assert option_info(Method, "tracking").choices == TRACKINGS
-    assert {f.name: f.default for f in dataclasses.fields(Method)} == Method().to_dict()
+    # solver is left out of to_dict at its default, so keys of studies written before it existed stay valid
+    assert {f.name: f.default for f in dataclasses.fields(Method)} == {**Method().to_dict(), "solver": "diis"}
 
 
 def test_drivers_take_their_defaults_from_method_and_the_jobs(h_atom):
@@ -345,7 +346,7 @@ def test_method_normalization():
     ({"max_cycle": 0}, "max_cycle"),
     ({"max_cycle": 1.5}, "max_cycle"),
     ({"max_cycle": True}, "max_cycle"),
-    ({"reference": "rohf"}, "reference"),
+    ({"reference": "ghf"}, "reference"),
     ({"reference": ""}, "reference"),
     ({"tracking": "x"}, "tracking"),
     ({"xc": ""}, "xc"),
@@ -419,7 +420,7 @@ def test_make_method_builds_a_method_from_keywords():
     given = Method(xc="hf")
     assert make_method(given) is given and make_method(method=given) is given
     with pytest.raises(ValueError, match="reference"):
-        make_method(reference="rohf")
+        make_method(reference="ghf")
 
 
 def test_make_method_turns_losc_keywords_into_a_correction():
