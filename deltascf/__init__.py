@@ -8,7 +8,10 @@ from .io import load, load_all, save
 from .scf import purify_singlet, run_state
 from .states import run_states
 from .tasks import run_task
+from .gradients import make_gradient
+from .optimize import adiabatic_energies, optimize_state
 
 __all__ = ["__version__", "Occupation", "SpecError", "Method", "Correction", "ScfResult", "State", "StateSet",
            "ChargeScan", "TheoremTable", "Provenance", "Molecule", "StatesJob", "ScanJob", "TheoremJob", "Task",
-           "run_state", "run_states", "run_task", "purify_singlet", "save", "load", "load_all"]
+           "run_state", "run_states", "run_task", "purify_singlet", "save", "load", "load_all", "make_gradient",
+           "optimize_state", "adiabatic_energies"]

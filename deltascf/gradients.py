@@ -14,6 +14,7 @@ gradient tolerance, so the gradient is as accurate as the state is converged.
 from __future__ import annotations
 
 import numpy as np
+from pyscf import lib
 
 from .records import Method, ScfResult
 from .scf.build import make_mf, shared_eri
@@ -71,6 +72,21 @@ def make_gradient(mol, state: ScfResult, *, grid_response: bool = False, verbose
     return np.asarray(make_grad_method(mol, state, grid_response=grid_response, verbose=verbose).kernel())
 
 
+class _LagrangianW:
+    """A PySCF gradient object whose energy-weighted density is given (the Lagrangian of a weighted sum of
+    determinants, (1.12)), not built from one determinant's orbital energies."""
+
+    __name_mixin__ = "LagrangianW"
+    _keys = {"w_lagrangian"}
+
+    def __init__(self, grad, w_lagrangian):
+        self.__dict__.update(grad.__dict__)
+        self.w_lagrangian = w_lagrangian
+
+    def make_rdm1e(self, *args, **kwargs):
+        return self.w_lagrangian
+
+
 def roks_determinants(state: ScfResult) -> list:
     """[(w_k, n_α, n_β)] of a ROKS record: the open-shell singlet's 2 M − T (1.11), or its one determinant."""
     n_a, n_b = (np.asarray(x, dtype=float) for x in state.mo_occ)
@@ -106,7 +122,6 @@ def make_roks_gradient(mol, state: ScfResult, *, grid_response: bool = False, ve
         g.verbose = verbose
         if hasattr(g, "grid_response"):
             g.grid_response = bool(grid_response)
-        w_k = np.array(w_k)
-        g.make_rdm1e = lambda *args, _w=w_k: _w  # the Lagrangian of E_S, not of this determinant alone
+        g = lib.set_class(_LagrangianW(g, np.array(w_k)), (_LagrangianW, g.__class__))
         total += w * np.asarray(g.kernel(mo_energy=mf.mo_energy, mo_coeff=mf.mo_coeff, mo_occ=mf.mo_occ))
     return total
