@@ -189,8 +189,6 @@ class Method(Record):
         if self.reference in ("roks", "rohf"):
             if self.correction is not None:
                 raise ValueError(f"reference {self.reference}: corrections apply to UKS/RKS states, not to ROKS ones")
-            if self.solver != "diis":
-                raise ValueError(f"reference {self.reference}: ROKS states have their own optimizer; drop --solver")
             if self.tracking != "imom":
                 raise ValueError(f"reference {self.reference}: ROKS states are not tracked; drop --tracking")
 

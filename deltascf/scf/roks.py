@@ -10,8 +10,10 @@ both determinants evaluated with the unrestricted functional on the same orbital
 every rotation that changes either determinant.  PySCF's ROKS cannot make M: it puts every singly occupied
 orbital in α, so its "mixed" state is T.
 
-The orbitals are optimized directly: a quasi-Newton (L-BFGS) step on the rotations C ← C exp(K), with the
-reference reset to the current orbitals at every step, and a backtracking line search on E_S.  The gradient of
+The orbitals are optimized directly on the rotations C ← C exp(K): by default with L-BFGS steps (the reference
+reset to the current orbitals at every step, a backtracking line search on E_S), which find minima; with
+``solver="newton"`` by Newton–Krylov steps with finite-difference Hessian products, which converge to the
+nearest stationary point, minimum or saddle, in a few steps.  The gradient of
 one determinant with occupations n_σ is g_pq = 2 Σ_σ (Cᵀ F_σ C)_pq (n_qσ − n_pσ); E_S's is 2 g[M] − g[T].
 Records use the unrestricted layout with equal α and β orbitals.
 """
@@ -28,7 +30,7 @@ from ..tracking import (make_collapse_reasons, make_orbital_populations, make_sp
                         make_target_similarity)
 from .build import make_mf, shared_eri
 
-__all__ = ["run_roks_ground", "run_roks_singlet", "make_roks_energy", "ROKS_MAX_STEP", "ROKS_MEMORY"]
+__all__ = ["run_roks_ground", "run_roks_singlet", "make_roks_energy", "minimize_roks", "newton_roks", "ROKS_MAX_STEP", "ROKS_MEMORY"]
 
 #: largest rotation (rad) of one step
 ROKS_MAX_STEP = 0.3
@@ -122,6 +124,75 @@ def minimize_roks(mf_u, c0, dets, *, conv_tol: float, conv_tol_grad: float | Non
     return c, e, float(np.abs(g).max(initial=0.0)), bool(converged), cycle, n_eval
 
 
+#: rotation step (rad) of the central differences that give Hessian-vector products in :func:`newton_roks`
+ROKS_FD_STEP = 1e-4
+
+
+def _roks_diagonal(c, dets, focks):
+    """Approximate Hessian diagonal over the pairs: Σ_k w_k Σ_σ 2 (n_p − n_q)(F_qq − F_pp), the orbital-energy
+    part of the Hessian of each determinant (indefinite for an excited state)."""
+    pairs = _pairs(dets)
+    out = np.zeros(len(pairs[0]))
+    for (w, na, nb), fock in zip(dets, focks):
+        for s, n in enumerate((na, nb)):
+            e = np.einsum("mi,mn,ni->i", c, fock[s], c)
+            p, q = pairs
+            out += w * 2.0 * (n[p] - n[q]) * (e[q] - e[p])
+    return out
+
+
+def newton_roks(mf_u, c0, dets, *, conv_tol: float, conv_tol_grad: float | None = None, max_cycle: int = 50):
+    """Newton–Krylov for a stationary point (minimum or saddle) of Σ w_k E[D_k] on one set of orbitals; theory
+    §1.10.  The Hessian-vector products are central differences of the analytic gradient along each Krylov
+    vector (step ``ROKS_FD_STEP`` rad), the system is solved by the minimal-residual Krylov solver, and steps are
+    accepted when they lower |g| (halved otherwise), as in :mod:`deltascf.scf.newton`.  Returns (c, energy,
+    max|g|, converged, cycles, energy-and-gradient evaluations)."""
+    from ..response import solve_krylov
+
+    if conv_tol_grad is None:
+        conv_tol_grad = float(np.sqrt(conv_tol))
+    h1e = mf_u.get_hcore()
+    pairs = _pairs(dets)
+    c = np.array(c0, dtype=float)
+    e, gmat, _, focks = make_roks_energy(mf_u, c, dets, h1e)
+    g = gmat[pairs]
+    n_eval, e_prev, converged, cycle = 1, np.inf, False, 0
+    for cycle in range(1, max_cycle + 1):
+        if np.abs(g).max(initial=0.0) < conv_tol_grad and abs(e - e_prev) < conv_tol:
+            converged, cycle = True, cycle - 1
+            break
+        c_here = c
+
+        def aop(xs, c_here=c_here):
+            nonlocal n_eval
+            out = []
+            for x in xs:
+                plus = make_roks_energy(mf_u, _rotate(c_here, pairs, ROKS_FD_STEP * x), dets, h1e)[1][pairs]
+                minus = make_roks_energy(mf_u, _rotate(c_here, pairs, -ROKS_FD_STEP * x), dets, h1e)[1][pairs]
+                n_eval += 2
+                out.append((plus - minus) / (2 * ROKS_FD_STEP))
+            return np.array(out)
+
+        diag = _roks_diagonal(c, dets, focks)
+        safe = np.where(np.abs(diag) < 0.05, np.copysign(0.05, diag), diag)
+        x = solve_krylov(aop, -g[None, :], lambda r: r / safe, min(0.1, max(np.linalg.norm(g), 1e-4)), 30).x[0]
+        biggest = np.abs(x).max()
+        if biggest > ROKS_MAX_STEP:
+            x *= ROKS_MAX_STEP / biggest
+        norm = np.linalg.norm(g)
+        for _ in range(5):
+            c_new = _rotate(c, pairs, x)
+            e_new, gmat_new, _, focks_new = make_roks_energy(mf_u, c_new, dets, h1e)
+            n_eval += 1
+            if np.linalg.norm(gmat_new[pairs]) < norm:
+                break
+            x = x / 2
+        c, e_prev, e, g, focks = c_new, e, e_new, gmat_new[pairs], focks_new
+    else:
+        converged = np.abs(g).max(initial=0.0) < conv_tol_grad and abs(e - e_prev) < conv_tol
+    return c, e, float(np.abs(g).max(initial=0.0)), bool(converged), cycle, n_eval
+
+
 def _two_loop(g, hist):
     """−H g of L-BFGS (Nocedal & Wright, algorithm 7.4); H₀ = (sᵀy / yᵀy) I, or a 0.1 rad first step."""
     if not hist:
@@ -205,9 +276,13 @@ def run_roks_singlet(mol, method: Method, ground: ScfResult, i: int, a: int, spe
     t_a[a] = t_a[i] = 1.0  # T: both in α
     dets = [(2.0, m_a, m_b), (-1.0, t_a, t_b)]
     mf_u = _roks_mf(mol, method)
-    c, e_s, max_grad, converged, cycles, n_eval = minimize_roks(
-        mf_u, c0, dets, conv_tol=method.conv_tol, conv_tol_grad=method.conv_tol_grad,
-        max_cycle=ROKS_CYCLES_PER_SCF_CYCLE * int(method.max_cycle))
+    if method.solver == "newton":  # a stationary point of any kind, quadratically
+        c, e_s, max_grad, converged, cycles, n_eval = newton_roks(
+            mf_u, c0, dets, conv_tol=method.conv_tol, conv_tol_grad=method.conv_tol_grad, max_cycle=method.max_cycle)
+    else:
+        c, e_s, max_grad, converged, cycles, n_eval = minimize_roks(
+            mf_u, c0, dets, conv_tol=method.conv_tol, conv_tol_grad=method.conv_tol_grad,
+            max_cycle=ROKS_CYCLES_PER_SCF_CYCLE * int(method.max_cycle))
     _, _, (e_m, e_t), (f_m, _) = make_roks_energy(mf_u, c, dets)
     mo_energy = np.array([np.einsum("mi,mn,ni->i", c, f_m[s], c) for s in range(2)])
     s1e = mol.intor_symmetric("int1e_ovlp")

@@ -111,8 +111,8 @@ def test_bad_roks_specs_are_refused(water):
             run_state(water, "b3lyp", spec, reference="roks")
     with pytest.raises(ValueError, match="corrections apply"):
         Method(reference="roks", correction="losc")
-    with pytest.raises(ValueError, match="own optimizer"):
-        Method(reference="roks", solver="newton")
+    with pytest.raises(ValueError, match="not tracked"):
+        Method(reference="roks", tracking="mom")
 
 
 def test_cli_roks_singlet_equals_api(tmp_path, capsys):
@@ -187,3 +187,16 @@ def test_roks_singlet_optimization_pyramidalizes_formaldehyde():
     normal /= np.linalg.norm(normal)
     out_of_plane = 90 - math.degrees(math.acos(abs(normal @ (o - c)) / np.linalg.norm(o - c)))
     assert out_of_plane > 20
+
+
+@pytest.mark.parametrize("xc", ["hf", "b3lyp"])
+def test_roks_newton_and_lbfgs_find_the_same_singlet(water, xc):
+    """Two optimizers of (1.11): Newton–Krylov (finite-difference Hessian products) and L-BFGS agree to 1e-8 Eh;
+    Newton takes at most 6 steps."""
+    ref = "rohf" if xc == "hf" else "roks"
+    g = run_state(water, xc, "ground", reference=ref)
+    lbfgs = run_state(water, xc, "a:HOMO->LUMO", reference=ref, ground=g, conv_tol=1e-11)
+    newton = run_state(water, xc, "a:HOMO->LUMO", reference=ref, ground=g, conv_tol=1e-11, solver="newton")
+    assert lbfgs.converged and newton.converged and newton.cycles <= 6 and newton.max_grad < 1e-8
+    assert_allclose(newton.e_tot, lbfgs.e_tot, rtol=0, atol=E_ATOL)
+    assert_allclose(newton.s2, 1.0, rtol=0, atol=1e-10)
