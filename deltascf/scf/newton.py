@@ -31,7 +31,7 @@ import numpy as np
 from scipy.linalg import expm
 
 from ..response import dms_to_pairs, make_pair_diagonal, make_pairs, pairs_to_dms, solve_krylov
-from ..spin import make_spin_dms, to_unrestricted
+from ..spin import make_spin_dms
 from ..tracking import make_canonical_orbitals
 
 __all__ = ["run_newton", "NewtonResult", "NEWTON_WARMUP", "MAX_ROTATION", "KRYLOV_MAX_CYCLE"]
@@ -185,8 +185,3 @@ def unrestricted_twin(mf_restricted, method, make_mf, eri=None):
     twin = dataclasses.replace(method, reference="uhf" if method.is_hf else "uks", correction=None)
     grids = None if method.is_hf else mf_restricted.grids
     return make_mf(mf_restricted.mol, twin, eri=eri, grids=grids)
-
-
-def restricted_start(mo_coeff, mo_occ):
-    """Restricted orbitals and occupations in the unrestricted layout."""
-    return to_unrestricted(np.asarray(mo_coeff), np.asarray(mo_occ))
