@@ -244,7 +244,7 @@ def make_collapse_reasons(overlap, to_aufbau, target, mo_energy, mo_occ, e_tot, 
     overlap = np.asarray(overlap, dtype=float)
     if overlap.min() < LOST_OVERLAP:
         reasons.append(f"overlap with the target {overlap.min():.3f} < {LOST_OVERLAP:g}")
-    full = 2.0 if np.asarray(target).ndim == 1 else 1.0
+    full = 2.0 if to_host(target).ndim == 1 else 1.0  # target may be a device array
     name = lambda s, p: str(p) if full == 2.0 else f"{'ab'[s]}:{p}"  # noqa: E731
     lost = [f"{name(s, p)} ({pop:.2f} of {n_t:g})" for s, p, n_t, n_a, pop in populations
             if n_t >= 0.5 * full and pop < 0.5 * n_t]
@@ -258,7 +258,7 @@ def make_collapse_reasons(overlap, to_aufbau, target, mo_energy, mo_occ, e_tot, 
         to_aufbau = np.asarray(to_aufbau, dtype=float)
         if np.any(to_aufbau > overlap + 1e-8):
             reasons.append(f"closer to the aufbau density (similarity {to_aufbau.max():.3f}) than to the target")
-        if is_aufbau_spectrum(mo_energy, mo_occ):
+        if lower and is_aufbau_spectrum(mo_energy, mo_occ):
             for name, e_low, n_low in lower:
                 de = float(e_tot) - float(e_low)
                 if np.allclose(n_low, nelec, atol=1e-8, rtol=0) and abs(de) <= e_tol:
@@ -286,10 +286,8 @@ def make_target_check(dm, c_ref, target, s1e):
         closer to the aufbau density with the same electron counts than to the target (variational collapse).
     """
     overlap, to_aufbau = make_target_similarity(dm, c_ref, target, s1e)
-    collapsed = bool(overlap.min() < LOST_OVERLAP)
-    if to_aufbau is not None:
-        collapsed = collapsed or bool(np.any(to_aufbau > overlap + 1e-8))
-    return overlap, collapsed
+    # the overlap and aufbau-density rules of make_collapse_reasons (no energies or populations given)
+    return overlap, bool(make_collapse_reasons(overlap, to_aufbau, target, None, None, None, None))
 
 
 def make_target_similarity(dm, c_ref, target, s1e):

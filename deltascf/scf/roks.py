@@ -85,16 +85,21 @@ def _rotate(c, pairs, kappa):
     return c @ expm(k - k.T)
 
 
-def minimize_roks(mf_u, c0, dets, *, conv_tol: float, conv_tol_grad: float | None = None, max_cycle: int = 200):
-    """L-BFGS on the rotations of ``c0`` for Σ w_k E[D_k]; returns (c, energy, max|g|, converged, cycles,
-    energy evaluations)."""
-    if conv_tol_grad is None:
-        conv_tol_grad = float(np.sqrt(conv_tol))
+def _start(mf_u, c0, dets, conv_tol: float, conv_tol_grad: float | None):
+    """What both optimizers start from: the gradient tolerance (default √conv_tol), h, the rotation pairs, the
+    orbitals, and E, g over the pairs and the determinants' Fock matrices at ``c0``."""
     h1e = mf_u.get_hcore()
     pairs = _pairs(dets)
     c = np.array(c0, dtype=float)
-    e, gmat, _, _ = make_roks_energy(mf_u, c, dets, h1e)
-    g = gmat[pairs]
+    e, gmat, _, focks = make_roks_energy(mf_u, c, dets, h1e)
+    tol = float(np.sqrt(conv_tol)) if conv_tol_grad is None else conv_tol_grad
+    return tol, h1e, pairs, c, e, gmat[pairs], focks
+
+
+def minimize_roks(mf_u, c0, dets, *, conv_tol: float, conv_tol_grad: float | None = None, max_cycle: int = 200):
+    """L-BFGS on the rotations of ``c0`` for Σ w_k E[D_k]; returns (c, energy, max|g|, converged, cycles,
+    energy evaluations)."""
+    conv_tol_grad, h1e, pairs, c, e, g, _ = _start(mf_u, c0, dets, conv_tol, conv_tol_grad)
     n_eval, hist, e_prev, converged, cycle = 1, [], np.inf, False, 0
     for cycle in range(1, max_cycle + 1):
         if np.abs(g).max(initial=0.0) < conv_tol_grad and abs(e - e_prev) < conv_tol:
@@ -149,13 +154,7 @@ def newton_roks(mf_u, c0, dets, *, conv_tol: float, conv_tol_grad: float | None 
     max|g|, converged, cycles, energy-and-gradient evaluations)."""
     from ..response import solve_krylov
 
-    if conv_tol_grad is None:
-        conv_tol_grad = float(np.sqrt(conv_tol))
-    h1e = mf_u.get_hcore()
-    pairs = _pairs(dets)
-    c = np.array(c0, dtype=float)
-    e, gmat, _, focks = make_roks_energy(mf_u, c, dets, h1e)
-    g = gmat[pairs]
+    conv_tol_grad, h1e, pairs, c, e, g, focks = _start(mf_u, c0, dets, conv_tol, conv_tol_grad)
     n_eval, e_prev, converged, cycle = 1, np.inf, False, 0
     for cycle in range(1, max_cycle + 1):
         if np.abs(g).max(initial=0.0) < conv_tol_grad and abs(e - e_prev) < conv_tol:
