@@ -45,6 +45,14 @@ def cost(mats, weights):
     return float(np.sum(weights * np.sum(diag * diag, axis=1)))
 
 
+def sweep(impl, mats, weights, ut, pairs, skip=0.0):
+    """Run a kernel on (nmat, m, m) matrices: it works on the interleaved (m, m, nmat) layout, in place."""
+    work = np.ascontiguousarray(mats.transpose(1, 2, 0))
+    gain = impl(work, weights, ut, pairs, skip)
+    mats[...] = work.transpose(2, 0, 1)
+    return gain
+
+
 def rotate_pair(mats, theta):
     """2x2 mats after φ_0 <- c φ_0 + s φ_1, φ_1 <- -s φ_0 + c φ_1 (theory (5.2))."""
     c, s = np.cos(theta), np.sin(theta)
@@ -64,8 +72,8 @@ def test_jacobi_sweep_parity(m, weights, start):
     mats_np, ut_np = mats0.copy(), ut0.copy()
     for _ in range(SWEEPS):
         pairs = shuffled_pairs(rng, m)
-        g_nb = kernels.jacobi_sweep(mats_nb, weights, ut_nb, pairs.copy())
-        g_np = kernels.jacobi_sweep_ref(mats_np, weights, ut_np, pairs.copy())
+        g_nb = sweep(kernels.jacobi_sweep, mats_nb, weights, ut_nb, pairs.copy())
+        g_np = sweep(kernels.jacobi_sweep_ref, mats_np, weights, ut_np, pairs.copy())
         assert isinstance(g_nb, float) and isinstance(g_np, float)
         # a gain is a difference of G = Σ w Σ M_ii² (up to ~1e4 with w_H = 707): compare it on G's scale
         assert_allclose(g_nb, g_np, rtol=0, atol=PARITY_ATOL * max(1.0, cost(mats_np, weights)))
@@ -85,7 +93,7 @@ def test_jacobi_sweep_invariants(impl, m, weights):
     g_prev = cost(mats, weights)
     gains = []
     for _ in range(SWEEPS):
-        gain = impl(mats, weights, ut, shuffled_pairs(rng, m))
+        gain = sweep(impl, mats, weights, ut, shuffled_pairs(rng, m))
         g_now = cost(mats, weights)
         assert gain >= 0.0
         assert abs((g_now - g_prev) - gain) <= LOOSE_EXACT_ATOL * max(1.0, abs(g_now))
@@ -107,10 +115,51 @@ def test_jacobi_sweep_skips_stationary_pairs():
     mats[3] = np.diag(np.arange(m, dtype=float))
     for impl in (kernels.jacobi_sweep, kernels.jacobi_sweep_ref):
         mm, ut = mats.copy(), np.eye(m)
-        gain = impl(mm, LOSC_WEIGHTS, ut, shuffled_pairs(np.random.default_rng(0), m))
+        gain = sweep(impl, mm, LOSC_WEIGHTS, ut, shuffled_pairs(np.random.default_rng(0), m))
         assert gain == 0.0
         assert np.array_equal(ut, np.eye(m))
         assert np.array_equal(mm, mats)
+
+
+@pytest.mark.parametrize("skip", [1e-4, 1e-2])
+def test_jacobi_sweep_parity_with_skip(skip):
+    """The twins skip the same pairs: a threshold inside the spread of pair gains skips some, rotates others."""
+    rng = np.random.default_rng(77)
+    mats_nb = random_mats(rng, 20)
+    mats_np, ut_nb, ut_np = mats_nb.copy(), np.eye(20), np.eye(20)
+    for _ in range(SWEEPS):
+        pairs = shuffled_pairs(rng, 20)
+        g_nb = sweep(kernels.jacobi_sweep, mats_nb, LOSC_WEIGHTS, ut_nb, pairs.copy(), skip)
+        g_np = sweep(kernels.jacobi_sweep_ref, mats_np, LOSC_WEIGHTS, ut_np, pairs.copy(), skip)
+        assert_allclose(g_nb, g_np, rtol=0, atol=PARITY_ATOL * max(1.0, cost(mats_np, LOSC_WEIGHTS)))
+        assert_allclose(mats_nb, mats_np, rtol=0, atol=PARITY_ATOL)
+        assert_allclose(ut_nb, ut_np, rtol=0, atol=PARITY_ATOL)
+
+
+@pytest.mark.parametrize("impl", [kernels.jacobi_sweep, kernels.jacobi_sweep_ref], ids=["numba", "numpy"])
+def test_jacobi_sweep_counts_skipped_gains(impl):
+    """A pair below ``skip`` is not rotated but its gain counts: with every pair skipped nothing moves, and the
+    total is the sum of the pair gains (5.2) of the untouched matrices; so a sweep with skipped pairs never
+    reports convergence that a full sweep would not."""
+    rng = np.random.default_rng(78)
+    m = 9
+    mats0 = random_mats(rng, m)
+    pairs = shuffled_pairs(rng, m)
+    expected = 0.0
+    for i, j in pairs:
+        d, o = mats0[:, i, i] - mats0[:, j, j], mats0[:, i, j]
+        a, b = np.sum(LOSC_WEIGHTS * (0.25 * d * d - o * o)), np.sum(LOSC_WEIGHTS * o * d)
+        expected += max(np.hypot(a, b) - a, 0.0)
+    mats, ut = mats0.copy(), np.eye(m)
+    total = sweep(impl, mats, LOSC_WEIGHTS, ut, pairs, np.inf)
+    assert np.array_equal(mats, mats0) and np.array_equal(ut, np.eye(m))
+    assert_allclose(total, expected, rtol=0, atol=PARITY_ATOL * max(1.0, expected))
+    # a threshold between the gains: fewer rotations than a full sweep, the same gain to first order
+    full, part = mats0.copy(), mats0.copy()
+    g_full = sweep(impl, full, LOSC_WEIGHTS, np.eye(m), pairs)
+    g_part = sweep(impl, part, LOSC_WEIGHTS, np.eye(m), pairs, 1e-3 * expected / len(pairs))
+    assert g_part > 0.5 * g_full
+    assert cost(part, LOSC_WEIGHTS) > cost(mats0, LOSC_WEIGHTS)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -125,7 +174,7 @@ def test_jacobi_pair_angle_beats_brute_force_scan(seed, weights):
     pairs = np.array([[0, 1]], dtype=np.int64)
     for impl in (kernels.jacobi_sweep, kernels.jacobi_sweep_ref):
         mats, ut = mats0.copy(), np.eye(2)
-        gain = impl(mats, weights, ut, pairs)
+        gain = sweep(impl, mats, weights, ut, pairs)
         g_opt = cost(mats, weights)
         tol = EXACT_ATOL * max(1.0, abs(g0))
         assert g_opt >= scan.max() - tol
@@ -225,7 +274,7 @@ def test_make_orbitalets_deterministic_and_stationary(monkeypatch):
     mats = np.concatenate([dip_w, h_w[None]])
     rotated = np.ascontiguousarray(np.einsum("ai,qab,bj->qij", u1, mats, u1))
     assert cost(rotated, LOSC_WEIGHTS) >= cost(mats, LOSC_WEIGHTS)
-    extra = kernels.jacobi_sweep(rotated, LOSC_WEIGHTS, np.eye(6), shuffled_pairs(np.random.default_rng(0), 6))
+    extra = sweep(kernels.jacobi_sweep, rotated, LOSC_WEIGHTS, np.eye(6), shuffled_pairs(np.random.default_rng(0), 6))
     assert extra < E_ATOL  # the localization cost at convergence (tol=1e-10), like an SCF energy
 
 
@@ -237,14 +286,14 @@ PY_BODY_CHECK = textwrap.dedent(f"""
     rng = np.random.default_rng(0)
     m = 6
     a = rng.standard_normal((4, m, m)) / np.sqrt(m)
-    mats = a + a.transpose(0, 2, 1)
+    mats = np.ascontiguousarray((a + a.transpose(0, 2, 1)).transpose(1, 2, 0))  # the kernels' (m, m, nmat)
     w = np.array([0.293, 0.293, 0.293, 707.0])
     pairs = np.array([(i, j) for i in range(m) for j in range(i + 1, m)], dtype=np.int64)
     m1, u1, m2, u2 = mats.copy(), np.eye(m), mats.copy(), np.eye(m)
     for _ in range(3):
         p = pairs[rng.permutation(len(pairs))]
-        g1 = k.jacobi_sweep(m1, w, u1, p)
-        g2 = k.jacobi_sweep_ref(m2, w, u2, p)
+        g1 = k.jacobi_sweep(m1, w, u1, p, 0.01)
+        g2 = k.jacobi_sweep_ref(m2, w, u2, p, 0.01)
         assert abs(g1 - g2) <= {PARITY_ATOL!r} * max(1.0, g1), (g1, g2)
         assert np.max(np.abs(m1 - m2)) <= {PARITY_ATOL!r} and np.max(np.abs(u1 - u2)) <= {PARITY_ATOL!r}
     print("OK")
