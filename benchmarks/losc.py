@@ -16,7 +16,7 @@ and one run:
   ``LoscSettings(kappa_coulomb="df", auxbasis="def2-universal-jkfit")``.
 
 (b) Numba ``jacobi_sweep`` against its NumPy twin ``jacobi_sweep_ref`` on one full
-sweep (all 19900 pairs) of a random symmetric (4, 200, 200) problem with the LOSC
+sweep (all 19900 pairs) of a random symmetric (200, 200, 4) problem with the LOSC
 weights, after a JIT warm-up call; min of 3 each; target speed-up >= 20.
 (``grid_gram`` has no Numba twin: Numba computed its element-wise |φ|^{4/3}
 2.5x slower than NumPy, see deltascf/kernels.py.)
@@ -233,7 +233,7 @@ def bench_losc(name: str, repeat: int, do_df: bool, profile_path: Path | None) -
 def bench_jacobi(m: int = JACOBI_M, repeat: int = 3) -> dict:
     rng = np.random.default_rng(0)
     a = rng.standard_normal((4, m, m)) / np.sqrt(m)
-    mats0 = np.ascontiguousarray(a + a.transpose(0, 2, 1))
+    mats0 = np.ascontiguousarray((a + a.transpose(0, 2, 1)).transpose(1, 2, 0))  # the kernels' (m, m, 4) layout
     weights = np.array([1 - 0.707] * 3 + [0.707 * 1000.0])
     pairs = np.array([(i, j) for i in range(m) for j in range(i + 1, m)], dtype=np.int64)
     pairs = np.ascontiguousarray(pairs[rng.permutation(len(pairs))])
