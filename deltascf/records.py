@@ -26,13 +26,15 @@ from .settings import check_fields, option
 
 __all__ = ["Record", "Method", "Correction", "Provenance", "ScfResult", "State", "ChargeScan", "TheoremRow", "TheoremTable",
            "StateSet", "Molecule", "StatesJob", "ScanJob", "TheoremJob", "Task", "CorrectionResult", "DEFAULT_POINTS",
-           "MAX_POINTS", "N_VIRTUAL", "REFERENCES", "TRACKINGS", "SOLVERS", "SCAN_MODES", "CORRECTION_MODES", "make_key",
+           "MAX_POINTS", "N_VIRTUAL", "REFERENCES", "TRACKINGS", "SOLVERS", "SCAN_MODES", "PREDICTORS", "CORRECTION_MODES", "make_key",
            "make_provenance", "molecule_inputs", "frozen_array"]
 
 REFERENCES = ("uks", "rks", "uhf", "rhf", "roks", "rohf")
 TRACKINGS = ("imom", "mom")
 SOLVERS = ("diis", "newton")
 SCAN_MODES = ("scf", "ensemble")
+#: how a scf-mode scan guesses each point's density (deltascf.fractional.scan)
+PREDICTORS = ("history", "response")
 #: δ points of a scan by default, and the most a δ grid may have
 DEFAULT_POINTS, MAX_POINTS = 11, 10_000
 #: lowest empty orbitals per spin given an addition channel by ``channels="valence"``
@@ -555,6 +557,8 @@ class ScanJob(Record):
     deltas: tuple | None = None
     points: int = option(DEFAULT_POINTS, "evenly spaced δ points in [0, 1]", lo=2, hi=MAX_POINTS)
     mode: str = option("scf", "route: self-consistent points or ensemble densities", choices=SCAN_MODES)
+    predictor: str = option("history", "scf route: guess each point's density from the converged points, or also "
+                            "from the relaxed response of the state (theory §6.7)", choices=PREDICTORS)
 
     def __post_init__(self):
         if self.deltas is not None:
@@ -593,8 +597,11 @@ class Task(Record):
 
     @property
     def key(self) -> str:
+        job = _plain(self.job)
+        if job.get("predictor") == "history":  # added after batches existed: left out at its default (a guess
+            del job["predictor"]  # changes no result), so their keys stay
         return make_key({"molecule": _plain(self.molecule), "method": self.method.to_dict(),
-                         "command": self.command, "job": _plain(self.job)})
+                         "command": self.command, "job": job})
 
 
 def make_key(inputs: dict) -> str:

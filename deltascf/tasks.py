@@ -26,7 +26,7 @@ def run_task(task: Task, *, mol=None, study=None, callback=None, verbose: int = 
         from .fractional import scan_charge
 
         return scan_charge(mol, state=job.state, channel=job.channel, deltas=job.deltas, points=job.points,
-                           mode=job.mode, **common)
+                           mode=job.mode, predictor=job.predictor, **common)
     if isinstance(job, TheoremJob):
         from .chempot import chemical_potentials
 

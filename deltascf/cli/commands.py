@@ -191,7 +191,7 @@ def _scan_job(args, mol, method):
             deltas = make_deltas(None, args.points)
         except ValueError as exc:
             raise InputError(f"--points: {exc}") from None
-    return ScanJob(channel=str(channel), state=str(occ), deltas=tuple(deltas), mode=args.mode)
+    return ScanJob(channel=str(channel), state=str(occ), deltas=tuple(deltas), mode=args.mode, predictor=args.predictor)
 
 
 def _theorem_job(args, mol, method):

@@ -108,7 +108,7 @@ def options() -> tuple:
         Option("channel", ("--channel",), _text("add:<spin>:<orbital> or remove:<spin>:<orbital> (required)"),
                commands=("scan",), toml=("scan", "channel"), target="job", required=True),
         *[dataclasses.replace(o, group="grid") for o in _field_options(ScanJob, "job", "scan", ("scan",),
-                                                                        skip=("mode",))],
+                                                                        skip=("mode", "predictor"))],
         Option("deltas", ("--deltas",), _text("explicit sorted delta values, comma separated, e.g. "
                                               "0,0.25,0.5,0.75,1"), commands=("scan",), toml=("scan", "deltas"),
                group="grid", target="job"),

@@ -160,7 +160,9 @@ def make_python_script(opts) -> str:
         else:
             grid = f"points={_lit(int(o['points']))}"
         lines += [f"scan = deltascf.fractional.scan_charge(mol, state={_lit(state)}, channel={_lit(o['channel'])}, "
-                  f"{grid}, mode={_lit(o['mode'])}, method=method)",
+                  f"{grid}, mode={_lit(o['mode'])}"
+                  + ("" if o.get("predictor", "history") == "history" else f", predictor={_lit(o['predictor'])}")
+                  + ", method=method)",
                   "summary = deltascf.report.make_scan_summary(scan)",
                   "text = deltascf.report.format_scan(scan)"]
         records = "[('scan', scan)]"

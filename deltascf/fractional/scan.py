@@ -13,7 +13,7 @@ from scipy.interpolate import CubicSpline
 from ..core import resolve_on
 from ..corrections import check_correction, make_corrected_orbital_energy, run_correction
 from ..occupations import Channel, Occupation, make_channel_degeneracy
-from ..records import DEFAULT_POINTS, MAX_POINTS, SCAN_MODES, ChargeScan, Method, ScfResult, make_provenance
+from ..records import DEFAULT_POINTS, MAX_POINTS, PREDICTORS, SCAN_MODES, ChargeScan, Method, ScfResult, make_provenance
 from ..scf import check_mol, make_ensemble_energies, make_method, run_state
 from ..spin import make_spin_dms
 from ..study import open_study
@@ -23,7 +23,8 @@ from ..tracking import make_matched_orbital
 MIN_DELTA_STEP = 1e-6
 
 __all__ = ["ChargeScan", "scan_charge", "make_deltas", "make_line_deviation", "make_curvatures",
-           "make_fd_derivative", "make_janak_residual", "make_extrapolated_dm", "DEFAULT_POINTS", "MAX_POINTS",
+           "make_fd_derivative", "make_janak_residual", "make_extrapolated_dm", "make_predicted_dm",
+           "make_response_slope", "DEFAULT_POINTS", "MAX_POINTS",
            "MIN_DELTA_STEP"]
 
 
@@ -103,12 +104,39 @@ def make_extrapolated_dm(history, delta: float) -> np.ndarray:
     return out
 
 
+def make_predicted_dm(history, slope: np.ndarray, delta: float) -> np.ndarray:
+    """D(δ) predicted from the first point's density D_0 and relaxed response dD/dδ at δ_0, theory §6.7.
+
+    One point: D_0 + t dD/dδ (first order, t = δ − δ_0).  Two points: the quadratic through D_0 and D_1 with that
+    slope at δ_0 (Hermite).  From three points on the quadratic history (:func:`make_extrapolated_dm`) is used.
+    """
+    (d0, dm0), t = history[0], delta - history[0][0]
+    if len(history) == 1:
+        return dm0 + t * slope
+    if len(history) == 2:
+        d1, dm1 = history[1]
+        t1 = d1 - d0
+        return dm0 + t * slope + (t / t1) ** 2 * (dm1 - dm0 - t1 * slope)
+    return make_extrapolated_dm(history[-3:], delta)
+
+
+def make_response_slope(mol, state: ScfResult, spin: int, p: int) -> tuple:
+    """dD/dδ at ``state`` for a change of orbital p's occupation in ``spin``: the relaxed density response of the
+    engine (theory (6.3)) to dP = |φ_p⟩⟨φ_p|.  Returns (slope (2, nao, nao), kernel calls)."""
+    from ..response import OccupationResponse, make_orbital_dms
+
+    engine = OccupationResponse(mol, state)
+    res = engine.solve(make_orbital_dms(np.asarray(state.mo_coeff), [(spin, p)]))
+    return res.dm1[:, 0], engine.calls
+
+
 def _point(d: float) -> str:
     """The name of the point at δ = d in a study."""
     return f"{float(d):.12g}"
 
 
-def _walk_scf(mol, method: Method, start: ScfResult, spin: int, p: int, order, s1e, study, callback, verbose):
+def _walk_scf(mol, method: Method, start: ScfResult, spin: int, p: int, order, s1e, study, callback, verbose,
+              predictor: str = "history"):
     """Converge each δ of ``order`` (starting next to the I end), each from its neighbour; theory §2.4.
 
     A point that did not converge or lost its target is kept (and flagged) but not walked from: the next point
@@ -119,6 +147,7 @@ def _walk_scf(mol, method: Method, start: ScfResult, spin: int, p: int, order, s
     prev, p_prev = start, p
     start_delta = start.mo_occ[spin, p]
     history = [(start_delta, make_spin_dms(start.mo_coeff, start.mo_occ))]  # (δ, D) of good points
+    slope = None
     for d in order:
         if np.isclose(d, start_delta, rtol=0, atol=1e-14):
             results[d] = (start, p)
@@ -128,7 +157,12 @@ def _walk_scf(mol, method: Method, start: ScfResult, spin: int, p: int, order, s
         if fresh:
             occ = np.array(prev.mo_occ, copy=True)
             occ[spin, p_prev] = d
-            dm0 = make_extrapolated_dm(history[-3:], d) if len(history) >= 2 else None
+            if predictor == "response" and history[0][0] == start_delta and len(history) < 3:
+                if slope is None:
+                    slope = make_response_slope(mol, start, spin, p)[0]
+                dm0 = make_predicted_dm(history, slope, d)
+            else:
+                dm0 = make_extrapolated_dm(history[-3:], d) if len(history) >= 2 else None
             r = study.put(_point(d), run_state(mol, method=method, state=Occupation.from_occ(occ), ground=prev,
                                                dm0=dm0, verbose=verbose))
         p_new = make_matched_orbital(r.mo_coeff[spin], r.mo_occ[spin], prev.mo_coeff[spin][:, p_prev], s1e, d)
@@ -143,7 +177,8 @@ def _walk_scf(mol, method: Method, start: ScfResult, spin: int, p: int, order, s
 
 def scan_charge(mol, xc: str | None = None, state="ground", channel="add:a:LUMO", *, method: Method | None = None,
                 deltas=None, points: int = DEFAULT_POINTS, mode: str = "scf", start: ScfResult | None = None,
-                ground=None, callback=None, study=None, verbose: int = 0, **settings) -> ChargeScan:
+                ground=None, callback=None, study=None, verbose: int = 0, predictor: str = "history",
+                **settings) -> ChargeScan:
     """E(δ) of state I along ``channel``; theory (2.1)–(2.4).
 
     Parameters
@@ -170,6 +205,11 @@ def scan_charge(mol, xc: str | None = None, state="ground", channel="add:a:LUMO"
     study : str or os.PathLike, optional
         A study file (:mod:`deltascf.study`): every converged point is saved in it as it finishes, and a call
         with the same inputs takes the finished points back and computes only what is missing.
+    predictor : {"history", "response"}
+        How scf mode guesses each point's density: "history" extrapolates through the last three converged points
+        (linear from two, none from one); "response" also solves for the relaxed dD/dδ of state I once and uses it
+        for the first two points (theory §6.7).  The guess only shortens each SCF; the converged points are the
+        same.
 
     Returns
     -------
@@ -181,6 +221,8 @@ def scan_charge(mol, xc: str | None = None, state="ground", channel="add:a:LUMO"
         raise ValueError(f"reference {method.reference}: fractional and neighbour states need uks/uhf (or rks/rhf)")
     if mode not in SCAN_MODES:
         raise ValueError(f"unknown scan mode {mode!r}; choose scf or ensemble")
+    if predictor not in PREDICTORS:
+        raise ValueError(f"unknown scan predictor {predictor!r}; choose {' or '.join(PREDICTORS)}")
     if method.correction is not None and mode != "scf":
         raise ValueError("a correction along a scan needs mode='scf' (the ensemble route has no orbitals per point)")
     occupation = Occupation.parse(state)
@@ -197,10 +239,12 @@ def scan_charge(mol, xc: str | None = None, state="ground", channel="add:a:LUMO"
     with open_study(study, mol, method, "scan", job, prefix="scan") as st:
         if st.final is not None:
             return st.final
-        return st.finish(_scan(mol, method, occupation, ch, delta, mode, start, ground, st, callback, verbose))
+        return st.finish(_scan(mol, method, occupation, ch, delta, mode, start, ground, st, callback, verbose,
+                               predictor))
 
 
-def _scan(mol, method, occupation, ch, delta, mode, start, ground, study, callback, verbose) -> ChargeScan:
+def _scan(mol, method, occupation, ch, delta, mode, start, ground, study, callback, verbose,
+          predictor="history") -> ChargeScan:
     if start is None:
         i_end = 0.0 if ch.kind == "add" else 1.0
         start = study.get(_point(i_end))
@@ -214,7 +258,7 @@ def _scan(mol, method, occupation, ch, delta, mode, start, ground, study, callba
     s1e = mol.intor_symmetric("int1e_ovlp")
     if mode == "scf":
         order = delta if ch.kind == "add" else delta[::-1]
-        walked = _walk_scf(mol, method, start, s, p, order, s1e, study, callback, verbose)
+        walked = _walk_scf(mol, method, start, s, p, order, s1e, study, callback, verbose, predictor)
         records = [walked[d][0] for d in delta]
         orbitals = [walked[d][1] for d in delta]
         e_dfa = np.array([r.e_tot for r in records])

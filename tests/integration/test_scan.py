@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from pyscf import gto
-from tolerances import E_ATOL, EXACT_ATOL, QUOTED_4DP_ATOL, ROUNDOFF_ATOL
+from tolerances import E_ATOL, EXACT_ATOL, ORB_ATOL, QUOTED_4DP_ATOL, ROUNDOFF_ATOL
 
 from deltascf import run_state
 from deltascf.fractional import make_deltas, scan_charge
@@ -167,3 +167,51 @@ def test_walk_goes_on_from_the_last_good_point(water_631g, monkeypatch):
     by_delta = dict(zip(scan.delta, scan.points))
     # calls: the start state, then δ = 0.25, 0.5, 0.75, 1 (walked from 0, 0.25, 0.25, 0.75)
     assert grounds[2] is by_delta[0.25] and grounds[3] is by_delta[0.25] and grounds[4] is by_delta[0.75]
+
+
+# -- the response predictor (theory §6.7) ----------------------------------------------------------------
+#: the slope dD/dδ of the engine against D(h) − D(0) of deltascf's own SCFs: a second-order remainder, so halving
+#: h divides it by about 4 (measured 3.9 on water's remove channel)
+SLOPE_ORDER_RANGE = (3.0, 5.0)
+
+
+@pytest.mark.parametrize("channel", ["add:a:LUMO+1", "remove:b:HOMO"])
+def test_response_slope_is_the_derivative_of_the_scf_density(water_631g, water_x, channel):
+    """The relaxed density response of the engine (6.3) equals dD/dδ of the fractional SCFs: the remainder of
+    D(δ_0 + h) − D(δ_0) − h dD/dδ is O(h²), with h signed along the channel."""
+    from deltascf.fractional.scan import make_response_slope
+    from deltascf.occupations import Channel, Occupation
+    from deltascf.spin import make_spin_dms
+
+    ch = Channel.parse(channel)
+    p, s = ch.resolve(water_x.mo_occ), ch.spin_index
+    slope, calls = make_response_slope(water_631g, water_x, s, p)
+    assert calls >= 2  # κ⁰ plus at least one Krylov step
+    d0 = make_spin_dms(water_x.mo_coeff, water_x.mo_occ)
+    n0 = water_x.mo_occ[s, p]
+    rest = []
+    for h in (0.02, 0.01):
+        occ = np.array(water_x.mo_occ)
+        step = h if ch.kind == "add" else -h
+        occ[s, p] = n0 + step
+        r = run_state(water_631g, "b3lyp", Occupation.from_occ(occ), ground=water_x, **TIGHT)
+        d = make_spin_dms(r.mo_coeff, r.mo_occ)
+        rest.append(np.abs(d - d0 - step * slope).max())
+        assert rest[-1] < 0.01 * np.abs(d - d0).max()
+    assert SLOPE_ORDER_RANGE[0] < rest[0] / rest[1] < SLOPE_ORDER_RANGE[1]
+
+
+def test_response_predictor_gives_the_same_scan(water_631g, water_x, scan_add):
+    """The guess only shortens each SCF: the same energies and orbital energies at every point, and the first
+    walked points, whose history is short, start closer (fewer Fock builds)."""
+    r = scan_charge(water_631g, "b3lyp", "a:HOMO->LUMO", "add:a:LUMO+1", start=water_x, predictor="response",
+                    **TIGHT)
+    assert r.all_converged
+    assert_allclose(r.e_tot, scan_add.e_tot, rtol=0, atol=E_ATOL)
+    assert_allclose(r.eps, scan_add.eps, rtol=0, atol=ORB_ATOL)
+    assert r.n_fock[1] < scan_add.n_fock[1]
+
+
+def test_unknown_predictor_refused(water_631g):
+    with pytest.raises(ValueError, match="predictor"):
+        scan_charge(water_631g, "b3lyp", channel="add:a:LUMO", predictor="cubic")

@@ -88,6 +88,8 @@ CASES = {
                          "deltas=[0.0, 0.3, 1.0]"),
     ("scan", "mode"): ("scan", '[scan]\nchannel = "add:a:LUMO"\nmode = "scf"\n', ["--mode", "ensemble"],
                        "mode='ensemble'"),
+    ("scan", "predictor"): ("scan", '[scan]\nchannel = "add:a:LUMO"\npredictor = "history"\n',
+                            ["--predictor", "response"], "predictor='response'"),
     ("chempot", "channels"): ("chempot", '[chempot]\nchannels = "frontier"\n', ["--channels", "valence"],
                               "channels='valence'"),
     ("chempot", "n_virtual"): ("chempot", '[chempot]\nn_virtual = 2\n', ["--n-virtual", "1"], "n_virtual=1"),

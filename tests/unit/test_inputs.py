@@ -342,6 +342,7 @@ PLAUSIBLE = {  # mostly right, sometimes wrong, values per key
     "delta": st.fixed_dictionaries({"num": st.integers(0, 12)}, optional={"start": UNIT, "stop": UNIT}),
     "deltas": st.one_of(st.lists(UNIT, max_size=6).map(sorted), st.lists(UNIT, max_size=4)),
     "mode": st.sampled_from(["scf", "ensemble", "post", "SCF"]),
+    "predictor": st.sampled_from(["history", "response", "cubic", "History"]),
     "channels": st.one_of(st.sampled_from(["frontier", "valence"]), st.lists(st.sampled_from(["add:a:LUMO"]))),
     "fit_basis": st.sampled_from(["6-31g"]),
     "window": st.lists(st.floats(-50, 50), min_size=1, max_size=3),

@@ -342,3 +342,24 @@ def test_spin_square_closed_shell_restricted_is_zero(water, water_uhf):
     c = _rotated(water_uhf.mo_coeff)[0]
     occ = np.array([2.0, 2.0, 2.0, 2.0, 2.0, 0.0, 0.0])
     assert_allclose(make_spin_square(make_spin_dms(c, occ), s1e), 0.0, rtol=0, atol=EXACT_ATOL)
+
+
+# -- the scan's response predictor (theory §6.7) -------------------------------------------------------------
+def test_predicted_dm_is_exact_for_quadratic_densities():
+    """From D_0 and the exact slope at δ_0: a linear D(δ) is predicted exactly from one point, a quadratic one from
+    two (Hermite), on either side of δ_0; from three points on it is the history's Lagrange quadratic."""
+    from deltascf.fractional.scan import make_extrapolated_dm, make_predicted_dm
+
+    rng = np.random.default_rng(4)
+    a, b, c = (rng.standard_normal((2, 5, 5)) for _ in range(3))
+
+    def dens(d, quad=True):
+        return a + b * (d - 1.0) + (c * (d - 1.0) ** 2 if quad else 0.0)
+
+    for sign in (1.0, -1.0):  # an add channel walks up from δ_0, a remove channel down
+        d0, d1 = 1.0, 1.0 - sign * 0.1
+        np.testing.assert_allclose(make_predicted_dm([(d0, dens(d0, False))], b, 0.7), dens(0.7, False), atol=1e-13)
+        hist = [(d0, dens(d0)), (d1, dens(d1))]
+        np.testing.assert_allclose(make_predicted_dm(hist, b, 1.0 - sign * 0.2), dens(1.0 - sign * 0.2), atol=1e-12)
+    hist = [(x, dens(x)) for x in (1.0, 0.9, 0.8, 0.7)]
+    np.testing.assert_array_equal(make_predicted_dm(hist, b, 0.6), make_extrapolated_dm(hist[-3:], 0.6))
