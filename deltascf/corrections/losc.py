@@ -36,7 +36,7 @@ C_X = 0.75 * (6.0 / np.pi) ** (1.0 / 3.0)
 #: AO grid points per block for the grid integrals
 GRID_BLOCK = 20000
 #: pairs whose Jacobi gain is below this fraction of the convergence threshold, shared out over all pairs, are
-#: not rotated (theory §5.3): 3-4x fewer rotations on acenes, with the same orbitalets
+#: not rotated (theory §5.3): 2.2-2.5x faster on acenes (benchmarks/orbitalets.py), the same G to that test
 SKIP_FRACTION = 0.1
 
 
