@@ -4,14 +4,14 @@ Pure I/O: no numerics, no printing.  A study file holds one molecule
 (``/mol``, readable by ``pyscf.lib.chkfile.load_mol``) and any number of
 records, each under ``/<kind>/<label>``:
 
-=============== ==========
-record          kind group
-=============== ==========
-``ScfResult``   ``states``
-``ChargeScan``  ``scans``
+================ ==========
+record           kind group
+================ ==========
+``ScfResult``    ``states``
+``ChargeScan``   ``scans``
 ``TheoremTable`` ``theorem``
-``LoscResult``  ``losc``
-=============== ==========
+``LoscResult``   ``losc``
+================ ==========
 
 Every dataclass field of a record is stored: arrays as datasets (bit for
 bit, dtype and shape kept), scalars as attributes, small tuples and dicts as

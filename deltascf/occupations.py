@@ -66,10 +66,12 @@ class Label:
 
     @property
     def is_core(self) -> bool:
+        """True for a core label (``core:O1s``, theory §1.7)."""
         return self.base == "CORE"
 
     @property
     def core_key(self) -> tuple:
+        """(element, atom offset, shell) of a core label: which core orbital it names."""
         return (self.element, self.offset, self.shell)
 
     def __str__(self) -> str:
@@ -154,6 +156,8 @@ class Occupation:
     # -- construction -----------------------------------------------------
     @classmethod
     def parse(cls, spec: str) -> "Occupation":
+        """An Occupation from a spec string such as ``"a:HOMO->LUMO"`` (an Occupation is returned as it is);
+        raises SpecError naming the offending part."""
         if isinstance(spec, Occupation):
             return spec
         if not isinstance(spec, str):
@@ -177,6 +181,7 @@ class Occupation:
     # -- queries ------------------------------------------------------------
     @property
     def is_ground(self) -> bool:
+        """True when the spec changes nothing: the aufbau ground state."""
         return not self.items and self.explicit is None
 
     @property
@@ -511,6 +516,8 @@ class Channel:
 
     @classmethod
     def parse(cls, text: str) -> "Channel":
+        """A Channel from ``add:<spin>:<orbital>`` or ``remove:<spin>:<orbital>`` (a Channel is returned as it is);
+        raises SpecError naming the offending part."""
         if isinstance(text, Channel):
             return text
         if not isinstance(text, str):
@@ -531,6 +538,7 @@ class Channel:
 
     @property
     def spin_index(self) -> int:
+        """0 for α, 1 for β."""
         return 0 if self.spin == "a" else 1
 
     def resolve(self, mo_occ: np.ndarray) -> int:

@@ -86,6 +86,7 @@ class OptResult(Record):
 
     @property
     def final(self) -> OptStep:
+        """The last step: the optimized geometry and its state."""
         return self.steps[-1]
 
     def to_xyz(self, comment: str = "") -> str:
@@ -233,14 +234,17 @@ class AdiabaticResult(Record):
 
     @property
     def adiabatic(self) -> float:
+        """E(excited at its minimum) − E(ground at its minimum), Eh."""
         return self.excited.final.e_tot - self.ground.final.e_tot
 
     @property
     def vertical_absorption(self) -> float:
+        """E(excited at the ground minimum) − E(ground at its minimum), Eh."""
         return self.e_excited_at_ground - self.ground.final.e_tot
 
     @property
     def vertical_emission(self) -> float:
+        """E(excited at its minimum) − E(ground at the excited minimum), Eh."""
         return self.excited.final.e_tot - self.e_ground_at_excited
 
 

@@ -138,6 +138,7 @@ class Correction(Record):
         return f"{self.name}:{self.mode}"
 
     def to_dict(self) -> dict:
+        """Plain-Python view: name, mode and the correction's settings as a dict."""
         return {"name": self.name, "mode": self.mode, "settings": _plain(self.settings)}
 
 
@@ -196,10 +197,12 @@ class Method(Record):
 
     @property
     def restricted(self) -> bool:
+        """True for a restricted reference (rks, rhf)."""
         return self.reference in ("rks", "rhf")
 
     @property
     def is_hf(self) -> bool:
+        """True for Hartree-Fock (``xc == "hf"``)."""
         return self.xc == "hf"
 
     @property
@@ -208,6 +211,7 @@ class Method(Record):
         return dataclasses.replace(self, correction=None)
 
     def to_dict(self) -> dict:
+        """Plain-Python view of every setting (the correction as a dict); ``solver`` is left out at its default."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["correction"] = None if self.correction is None else self.correction.to_dict()
         if out["solver"] == "diis":  # added after studies existed: left out at its default, so their keys stay
@@ -216,6 +220,7 @@ class Method(Record):
 
     @classmethod
     def from_dict(cls, d: dict) -> "Method":
+        """The Method of a :meth:`to_dict` view (the correction may be a dict)."""
         return cls(**d)
 
 
@@ -233,6 +238,7 @@ class Provenance(Record):
 
     @property
     def versions(self) -> dict:
+        """{package: version} of deltascf and PySCF."""
         return {"deltascf": self.deltascf, "pyscf": self.pyscf}
 
 
@@ -250,6 +256,7 @@ def molecule_inputs(mol) -> dict:
 
 
 def make_provenance(mol) -> Provenance:
+    """Where a record came from: the molecule's geometry and basis, the deltascf and PySCF versions."""
     import pyscf
 
     from . import __version__
@@ -322,14 +329,17 @@ class ScfResult(Record):
 
     @property
     def restricted(self) -> bool:
+        """True for a restricted state (one set of orbitals, occupations 0 to 2)."""
         return self.mo_occ.ndim == 1
 
     @property
     def nelectron(self) -> float:
+        """The number of electrons, Σ mo_occ (fractional for a fractional state)."""
         return float(self.mo_occ.sum())
 
     @property
     def versions(self) -> dict:
+        """{package: version} of the run that made the record; empty without provenance."""
         return {} if self.provenance is None else self.provenance.versions
 
     def to_dict(self) -> dict:
@@ -338,6 +348,7 @@ class ScfResult(Record):
 
     @classmethod
     def from_dict(cls, d: dict) -> "ScfResult":
+        """The record of a :meth:`to_dict` view (arrays from lists, nested records from dicts)."""
         kw = dict(d)
         kw["method"] = Method.from_dict(kw["method"])
         kw["nelec"] = tuple(kw["nelec"])
@@ -424,6 +435,7 @@ class ChargeScan(Record):
 
     @property
     def all_converged(self) -> bool:
+        """True when every point converged."""
         return bool(self.converged.all())
 
 
@@ -485,6 +497,7 @@ class TheoremTable(Record):
 
     @property
     def all_converged(self) -> bool:
+        """True when every row's states converged."""
         return all(r.converged for r in self.rows)
 
 
@@ -506,10 +519,12 @@ class StateSet(Record):
 
     @property
     def ground(self) -> ScfResult:
+        """The ground state (always the first state of the set)."""
         return self.states[0]
 
     @property
     def all_converged(self) -> bool:
+        """True when every state converged, and every SCF-mode correction's state too."""
         return all(s.converged for s in self.states) and all(
             c.state is None or c.state.converged for c in self.corrections)
 
@@ -593,10 +608,12 @@ class Task(Record):
 
     @property
     def command(self) -> str:
+        """The job's command: ``run``, ``scan`` or ``chempot``."""
         return next(name for name, cls in JOBS.items() if isinstance(self.job, cls))
 
     @property
     def key(self) -> str:
+        """A stable 12-hex-digit hash of molecule, method and job: the task's name in a batch."""
         job = _plain(self.job)
         if job.get("predictor") == "history":  # added after batches existed: left out at its default (a guess
             del job["predictor"]  # changes no result), so their keys stay

@@ -284,6 +284,7 @@ class OccupationResponse:
 
     @property
     def npair(self) -> int:
+        """The number of orbital-rotation pairs of different occupation (the size of the response equations)."""
         return int(self.diag.size)
 
     def apply_kernel(self, dms: np.ndarray) -> np.ndarray:

@@ -67,6 +67,7 @@ class Study:
         self._pending = 0  # frames in the journal not merged yet
 
     def label(self, name: str) -> str:
+        """The label under which point ``name`` of this job is stored in the study file."""
         return name if self.prefix is None else f"{self.prefix}-{self.key}-{name}"
 
     # -- reading ---------------------------------------------------------------------------------------

@@ -594,6 +594,8 @@ def _join_negative_values(argv: list) -> list:
 
 
 def main(argv=None) -> int:
+    """Run the ``deltascf`` command line on ``argv`` (default ``sys.argv[1:]``) and return its exit code:
+    0 ok, 2 bad input, 3 a state or point did not converge."""
     parser = build_parser()
     argv = _join_negative_values(sys.argv[1:] if argv is None else list(argv))
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
@@ -631,6 +633,7 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def console() -> None:  # pragma: no cover - the installed entry point
+def console() -> None:
+    """The installed ``deltascf`` entry point: :func:`main`, then exit with its code."""  # pragma: no cover - the installed entry point
     sys.exit(main())
 

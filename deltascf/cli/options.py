@@ -260,7 +260,7 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     rep.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     _add_opt_parser(sub, suppress_defaults)
     plo = sub.add_parser("plot", help="draw the records of a study file (E(N), D(delta), eps, parity, states) or "
-                                      "a batch directory (set parity, |eps - mu|)")
+                                      "a batch directory (set parity, eps - mu)")
     plo.add_argument("study", help="HDF5 study file (--output, deltascf.save) or a batch's output directory")
     plo.add_argument("-o", "--out", required=True, metavar="FIGURE",
                      help="figure file (.png, .pdf or .svg); with several records, -<kind>-<label> is added")

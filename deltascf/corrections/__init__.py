@@ -2,25 +2,21 @@
 
 A correction is one module, registered in :data:`REGISTRY` by one line.  It provides:
 
-==========================================  ==================================================================
-``NAME``, ``LABEL``                         registry name (``"losc"``) and display name (``"LOSC"``)
-``MODES`` (optional)                        the modes it has, ("post", "scf") unless it says otherwise
-``Settings``                                its frozen settings record; the defaults are the published ones
-``Result``                                  its result record (the ``CorrectionResult`` protocol of
-                                            :mod:`deltascf.records`); study files keep it under ``/NAME/``
-``OPTIONS``, ``make_settings(**values)``    the settings a user sets ({name: OptionInfo}, offered as
-                                            ``--NAME-OPTION`` flags and ``[NAME]`` TOML keys), and the
-                                            ``Settings`` they make
-``check(mol, method)``                      refuse an unsupported functional, reference or input before any
-                                            SCF (raises :class:`CorrectionUnsupported` or ``ValueError``)
-``make_post(mol, state, settings)``         the post-SCF correction of a converged state of any occupations;
-                                            one that corrects orbital by orbital (GSC2) also takes
-                                            ``orbitals=[(spin, p), ...]``, the orbitals its caller will read
-``make_frozen(mol, state, settings)``       (only with an "scf" mode) the ingredients frozen from a parent state; the
-                                            returned object's ``terms(dm, s1e)`` gives (H_corr, ΔE) at ``dm``
-``make_scf_result(mol, parent, state, frozen, settings)``  (only with an "scf" mode) the record of an SCF-mode
-                                            correction
-==========================================  ==================================================================
+* ``NAME``, ``LABEL``: registry name (``"losc"``) and display name (``"LOSC"``).
+* ``MODES`` (optional): the modes it has, ("post", "scf") unless it says otherwise.
+* ``Settings``: its frozen settings record; the defaults are the published ones.
+* ``Result``: its result record (the ``CorrectionResult`` protocol of :mod:`deltascf.records`); study files keep it
+  under ``/NAME/``.
+* ``OPTIONS``, ``make_settings(**values)``: the settings a user sets ({name: OptionInfo}, offered as
+  ``--NAME-OPTION`` flags and ``[NAME]`` TOML keys), and the ``Settings`` they make.
+* ``check(mol, method)``: refuse an unsupported functional, reference or input before any SCF (raises
+  :class:`CorrectionUnsupported` or ``ValueError``).
+* ``make_post(mol, state, settings)``: the post-SCF correction of a converged state of any occupations; one that
+  corrects orbital by orbital (GSC2) also takes ``orbitals=[(spin, p), ...]``, the orbitals its caller will read.
+* ``make_frozen(mol, state, settings)`` (only with an "scf" mode): the ingredients frozen from a parent state; the
+  returned object's ``terms(dm, s1e)`` gives (H_corr, ΔE) at ``dm``.
+* ``make_scf_result(mol, parent, state, frozen, settings)`` (only with an "scf" mode): the record of an SCF-mode
+  correction.
 
 Scans, theorem tables, the CLI, reports, plots and study files reach a correction only through the
 functions below, so a new correction needs no edits anywhere else.
@@ -45,6 +41,7 @@ REGISTRY = {
 
 
 def correction_names() -> tuple:
+    """The names of the registered corrections (``losc``, ``gsc2``, ``lrlosc``)."""
     return tuple(REGISTRY)
 
 

@@ -65,6 +65,7 @@ class Gsc2Settings:
         object.__setattr__(self, "grid_check", bool(self.grid_check))
 
     def to_dict(self) -> dict:
+        """Plain-Python view of the settings."""
         return dataclasses.asdict(self)
 
 
@@ -243,5 +244,6 @@ def check_fxc(method, label: str) -> None:
 
 
 def make_post(mol, state: ScfResult, settings: Gsc2Settings, orbitals=()) -> Gsc2Result:
+    """Post-SCF GSC2 of ``state`` (the correction interface): :func:`make_gsc2_correction`."""
     return make_gsc2_correction(mol, state, settings, orbitals)
 

@@ -79,6 +79,7 @@ class LoscSettings:
             object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))
 
     def to_dict(self) -> dict:
+        """Plain-Python view of the settings."""
         return dataclasses.asdict(self)
 
 

@@ -73,6 +73,7 @@ class LrLoscSettings:
         object.__setattr__(self, "seed", int(self.seed))
 
     def to_dict(self) -> dict:
+        """Plain-Python view of the settings."""
         return dataclasses.asdict(self)
 
     @property
@@ -267,5 +268,6 @@ def check(mol, method) -> None:
 
 
 def make_post(mol, state: ScfResult, settings: LrLoscSettings, orbitals=()) -> LrLoscResult:
+    """Post-SCF lrLOSC of ``state`` (the correction interface): :func:`make_lrlosc_correction`."""
     return make_lrlosc_correction(mol, state, settings, orbitals)
 
