@@ -157,7 +157,7 @@ def _walk_scf(mol, method: Method, start: ScfResult, spin: int, p: int, order, s
         if fresh:
             occ = np.array(prev.mo_occ, copy=True)
             occ[spin, p_prev] = d
-            if predictor == "response" and history[0][0] == start_delta and len(history) < 3:
+            if predictor == "response" and len(history) < 3:  # history[0] is always I
                 if slope is None:
                     slope = make_response_slope(mol, start, spin, p)[0]
                 dm0 = make_predicted_dm(history, slope, d)
