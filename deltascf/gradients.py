@@ -13,6 +13,8 @@ gradient tolerance, so the gradient is as accurate as the state is converged.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from pyscf import lib
 
@@ -27,10 +29,12 @@ def make_grad_method(mol, state: ScfResult, method: Method | None = None, grid_r
     """PySCF's gradient object for ``state`` on a fresh mean-field object that holds the state's orbitals.
 
     The mean-field object is built with :func:`deltascf.scf.build.make_mf` for the state's method, so grid,
-    density fitting and integrals are those the state was converged with.  Nothing is modified.
+    density fitting and integrals are those the state was converged with.  Nothing is modified.  A state converged
+    on the GPU gets its gradient on the CPU, with the same auxiliary basis (design §17).
     """
     method = state.method if method is None else method
-    mf = make_mf(mol.copy(), method.base, verbose, shared_eri(mol, method))
+    method = dataclasses.replace(method.base, device="cpu")
+    mf = make_mf(mol.copy(), method, verbose, shared_eri(mol, method))
     mf.mo_coeff = np.array(state.mo_coeff)
     mf.mo_occ = np.array(state.mo_occ)
     mf.mo_energy = np.array(state.mo_energy)

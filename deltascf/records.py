@@ -26,7 +26,7 @@ from .settings import check_fields, option
 
 __all__ = ["Record", "Method", "Correction", "Provenance", "ScfResult", "State", "ChargeScan", "TheoremRow", "TheoremTable",
            "StateSet", "Molecule", "StatesJob", "ScanJob", "TheoremJob", "Task", "CorrectionResult", "DEFAULT_POINTS",
-           "MAX_POINTS", "N_VIRTUAL", "REFERENCES", "TRACKINGS", "SOLVERS", "SCAN_MODES", "PREDICTORS", "CORRECTION_MODES", "make_key",
+           "MAX_POINTS", "N_VIRTUAL", "REFERENCES", "TRACKINGS", "SOLVERS", "SCAN_MODES", "PREDICTORS", "DEVICES", "GPU_AUXBASIS", "CORRECTION_MODES", "make_key",
            "make_provenance", "molecule_inputs", "frozen_array"]
 
 REFERENCES = ("uks", "rks", "uhf", "rhf", "roks", "rohf")
@@ -35,6 +35,10 @@ SOLVERS = ("diis", "newton")
 SCAN_MODES = ("scf", "ensemble")
 #: how a scf-mode scan guesses each point's density (deltascf.fractional.scan)
 PREDICTORS = ("history", "response")
+#: where states are converged: PySCF on the CPU, or gpu4pyscf on an NVIDIA GPU (deltascf.gpu)
+DEVICES = ("cpu", "gpu")
+#: the auxiliary basis of ``device="gpu"`` when none is given: the GPU runs density-fitted (design §17)
+GPU_AUXBASIS = "def2-universal-jkfit"
 #: δ points of a scan by default, and the most a δ grid may have
 DEFAULT_POINTS, MAX_POINTS = 11, 10_000
 #: lowest empty orbitals per spin given an addition channel by ``channels="valence"``
@@ -182,9 +186,18 @@ class Method(Record):
     correction: Correction | None = None
     solver: str = option("diis", "orbital update: PySCF's DIIS with MOM/IMOM occupations, or Newton-Krylov steps on "
                          "the orbital rotations (a saddle-point solver; theory §1.9)", choices=SOLVERS)
+    device: str = option("cpu", "where states are converged: the CPU (PySCF) or an NVIDIA GPU (gpu4pyscf, density "
+                         f"fitted, with {GPU_AUXBASIS} unless --density-fit names another basis)", choices=DEVICES)
 
     def __post_init__(self):
         check_fields(self)
+        if self.device == "gpu":
+            if self.density_fit is None:
+                object.__setattr__(self, "density_fit", GPU_AUXBASIS)
+            if self.solver != "diis":
+                raise ValueError("device gpu: the Newton-Krylov solver runs on the CPU only; use --solver diis")
+            if self.reference in ("roks", "rohf"):
+                raise ValueError(f"device gpu: reference {self.reference} runs on the CPU only")
         object.__setattr__(self, "xc", self.xc.lower())
         if self.xc != "hf":
             _check_xc(self.xc)
@@ -211,11 +224,13 @@ class Method(Record):
         return dataclasses.replace(self, correction=None)
 
     def to_dict(self) -> dict:
-        """Plain-Python view of every setting (the correction as a dict); ``solver`` is left out at its default."""
+        """Plain-Python view of every setting (the correction as a dict); ``solver`` and ``device`` are left out at
+        their defaults."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["correction"] = None if self.correction is None else self.correction.to_dict()
-        if out["solver"] == "diis":  # added after studies existed: left out at its default, so their keys stay
-            del out["solver"]
+        for name, default in (("solver", "diis"), ("device", "cpu")):
+            if out[name] == default:  # added after studies existed: left out at its default, so their keys stay
+                del out[name]
         return out
 
     @classmethod

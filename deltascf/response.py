@@ -249,7 +249,9 @@ class OccupationResponse:
     def __init__(self, mol, state: ScfResult, eri=None):
         from .scf.build import make_mf, shared_eri
 
-        method = dataclasses.replace(state.method, correction=None)
+        # the kernel is applied on the CPU for a state of either device (same functional, grid and auxiliary
+        # basis): the batched response kernels have no device twin yet (design §17)
+        method = dataclasses.replace(state.method, correction=None, device="cpu")
         c, n = to_unrestricted(np.asarray(state.mo_coeff), np.asarray(state.mo_occ))
         e = np.asarray(state.mo_energy)
         self.restricted = state.restricted

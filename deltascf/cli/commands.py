@@ -122,6 +122,7 @@ def _correction(args):
 
 def _method(args, mol):
     from ..corrections import CorrectionUnsupported, check_correction
+    from ..gpu import check_device
     from ..records import Method
     from ..scf.build import check_auxbasis
 
@@ -136,6 +137,8 @@ def _method(args, mol):
     if method.reference in ("roks", "rohf") and args.command != "run":
         raise InputError(f"reference {method.reference}: ROKS states are computed by deltascf run and opt only")
     try:
+        if not getattr(args, "print_python", False):  # a script may be meant for another machine
+            check_device(method.device)
         if method.density_fit:
             check_auxbasis(mol, method.density_fit)
         check_correction(mol, method)

@@ -20,12 +20,14 @@ from .._backend import kernel
 from ..integrals import get_eri, make_pair_sandwich
 from ..records import ScfResult, Record, frozen_array
 from ..settings import OptionInfo, check_value
-from ..spin import make_spin_dms, per_spin, spin_factor
+from ..gpu import get_namespace
+from ..gpu.kernels import make_round_robin_pairs
+from ..spin import get_xp, make_spin_dms, per_spin, spin_factor, to_host
 from .xc import LoscUnsupported, make_dfa_weights
 
 __all__ = ["NAME", "LABEL", "LoscSettings", "LoscResult", "LoscInputs", "LoscUnsupported", "make_orbitalets",
            "make_kappa", "make_local_occupation", "make_losc_energy", "make_losc_potential", "make_losc_mo_energy",
-           "make_losc_correction", "make_losc_inputs", "make_coulomb_diag", "make_grid_integrals", "run_scf_losc",
+           "make_losc_correction", "make_losc_inputs", "make_losc_terms", "LoscTerms", "make_coulomb_diag", "make_grid_integrals", "run_scf_losc",
            "OPTIONS", "make_settings"]
 
 NAME = "losc"
@@ -171,55 +173,89 @@ class LoscInputs(Record):
 
     def terms(self, dm, s1e):
         """(H_LOSC, ΔE_LOSC) at density ``dm``: (nao, nao) restricted (one spin density D/2, one potential for
-        both spins) or (2, nao, nao); theory (5.5)-(5.7)."""
-        restricted = dm.ndim == 2
-        h, e = [], 0.0
-        for c_lo, kappa, d in zip(self.c_lo, self.kappa, [dm / 2] if restricted else per_spin(dm, False)):
-            lam = make_local_occupation(c_lo, s1e, d)
-            h.append(make_losc_potential(s1e, c_lo, kappa, lam))
-            e += make_losc_energy(kappa, lam)
-        return (h[0] if restricted else np.array(h)), e * spin_factor(restricted)
+        both spins) or (2, nao, nao); theory (5.5)-(5.7).  In the namespace of ``dm``: for device densities, give
+        the terms of :meth:`to_namespace` instead, which keeps the orbitalets and κ̃ on the device."""
+        return make_losc_terms(self.c_lo, self.kappa, dm, s1e)
+
+    def to_namespace(self, xp) -> "LoscTerms":
+        """The same frozen terms with the orbitalets and κ̃ copied once into namespace ``xp`` (the device), so
+        that an SCF cycle copies nothing between host and device."""
+        return LoscTerms(tuple(xp.asarray(c) for c in self.c_lo), tuple(xp.asarray(k) for k in self.kappa))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LoscTerms:
+    """Frozen orbitalets and κ̃ in one array namespace (host or device): ``terms`` as :meth:`LoscInputs.terms`."""
+
+    c_lo: tuple
+    kappa: tuple
+
+    def terms(self, dm, s1e):
+        """(H_LOSC, ΔE_LOSC) at density ``dm``; theory (5.5)-(5.7)."""
+        return make_losc_terms(self.c_lo, self.kappa, dm, s1e)
+
+
+def make_losc_terms(c_los, kappas, dm, s1e):
+    """(H_LOSC, ΔE_LOSC) of frozen orbitalets ``c_los`` and curvatures ``kappas`` (one per spin) at ``dm``;
+    theory (5.5)-(5.7).  ``dm`` is (nao, nao) restricted (D/2 per spin, one potential) or (2, nao, nao)."""
+    xp = get_xp(dm)
+    restricted = dm.ndim == 2
+    h, e = [], 0.0
+    for c_lo, kappa, d in zip(c_los, kappas, [dm / 2] if restricted else per_spin(dm, False)):
+        lam = make_local_occupation(c_lo, s1e, d)
+        h.append(make_losc_potential(s1e, c_lo, kappa, lam))
+        e += make_losc_energy(kappa, lam)
+    return (h[0] if restricted else xp.stack(h)), e * spin_factor(restricted)
 
 
 # -- orbitalets (theory §5.2, §5.3) -------------------------------------------------------------
-def make_orbitalets(h_w: np.ndarray, dip_w: np.ndarray, gamma: float = 0.707, c: float = 1000.0,
+def make_orbitalets(h_w, dip_w, gamma: float = 0.707, c: float = 1000.0,
                     seed: int = 0, tol: float = 1e-10, max_sweeps: int = 1000, skip: float = SKIP_FRACTION):
     """U maximizing G = Σ_i (1−γ) Σ_x (R_x)_ii² + γC H_ii² by Jacobi sweeps; theory (5.1)-(5.2).
 
     Sweeps stop when a sweep gains less than ``tol`` · max(1, G).  Within a sweep, a pair whose gain is below
     ``skip`` · tol · max(1, G) / (number of pairs) is not rotated, so the skipped pairs together hold less than
     ``skip`` · tol · G and cannot hide a sweep that has not converged (theory §5.3); ``skip=0`` rotates every pair.
+    On the host, each sweep visits the pairs in a random order; for device arrays, in a random round-robin
+    order, so that the device kernel rotates m/2 disjoint pairs at once (:mod:`deltascf.gpu.kernels`).
 
     Parameters
     ----------
     h_w : ndarray, shape (m, m)
-        Fock matrix in the window basis (Hartree).
+        Fock matrix in the window basis (Hartree), on the host or the device.
     dip_w : ndarray, shape (3, m, m)
-        Dipole (position) matrices in the window basis (bohr).
+        Dipole (position) matrices in the window basis (bohr), in the namespace of ``h_w``.
 
     Returns
     -------
     u : ndarray, shape (m, m)
-        C_LO = C_w u.
+        C_LO = C_w u, in the namespace of ``h_w``.
     converged : bool
     sweeps : int
     """
+    xp = get_xp(h_w)
     m = h_w.shape[0]
-    mats = np.ascontiguousarray(np.stack([*dip_w, h_w], axis=-1), dtype=float)  # (m, m, 4), kernels.jacobi_sweep
-    weights = np.array([1.0 - gamma] * 3 + [gamma * c])
-    ut = np.eye(m)
+    mats = xp.stack([*dip_w, h_w], axis=-1).astype(float)  # (m, m, 4), kernels.jacobi_sweep
+    if xp is np:
+        mats = np.ascontiguousarray(mats)
+    weights = xp.asarray(np.array([1.0 - gamma] * 3 + [gamma * c]))
+    ut = xp.eye(m)
     if m < 2:
         return ut.T.copy(), True, 0
     pairs = np.array([(i, j) for i in range(m) for j in range(i + 1, m)], dtype=np.int64)
     rng = np.random.default_rng(seed)
-    sweep = kernel("jacobi_sweep")
+    sweep = kernel("jacobi_sweep", mats)
+    diag = xp.asarray(np.arange(m))
 
     def cost() -> float:
-        return float(np.sum(weights * np.einsum("iiq->iq", mats) ** 2))
+        return float((weights * mats[diag, diag] ** 2).sum())
+
+    def order():
+        return pairs[rng.permutation(len(pairs))] if xp is np else make_round_robin_pairs(m, rng)
 
     g = cost()
     for k in range(1, max_sweeps + 1):
-        gain = sweep(mats, weights, ut, pairs[rng.permutation(len(pairs))], skip * tol * max(1.0, g) / len(pairs))
+        gain = sweep(mats, weights, ut, order(), skip * tol * max(1.0, g) / len(pairs))
         # relative to G: with C = 1000 the cost of a large molecule reaches 1e5-1e6,
         # where an absolute 1e-10 lies below round-off and is never reached
         g = cost()
@@ -237,15 +273,22 @@ def _packed_density(c_lo: np.ndarray) -> np.ndarray:
     return (c_lo[rows, :] * c_lo[cols, :]).T * scale
 
 
-def make_coulomb_diag(mol, c_los, kappa_coulomb: str = "exact", auxbasis: str | None = None, eri=None):
+def make_coulomb_diag(mol, c_los, kappa_coulomb: str = "exact", auxbasis: str | None = None, eri=None,
+                      device: str = "cpu"):
     """J_ij = (ii|jj) of orbitalet densities ρ_i = |φ_i|², exact or density-fitted; theory §5.10.
 
     ``c_los`` is a list of (nao, nlo) orbitalet sets (one per spin); the
     integrals are evaluated once for all of them.  Exact J contracts in-core
     ERIs (``eri``, s4 or s8; by default the molecule's shared ones from
     :func:`deltascf.integrals.get_eri`, which the SCF has usually computed
-    already), or makes direct J builds when they do not fit in memory.
+    already), or makes direct J builds when they do not fit in memory.  With ``device="gpu"``, exact J comes
+    from gpu4pyscf's J builds on all orbitalet densities at once (:func:`deltascf.gpu.build.make_coulomb_diag`).
+    Returns host arrays.
     """
+    if device == "gpu" and kappa_coulomb == "exact":
+        from ..gpu.build import make_coulomb_diag as make_on_device
+
+        return make_on_device(mol, c_los)
     if kappa_coulomb == "df":
         from pyscf import df
 
@@ -271,11 +314,13 @@ def make_coulomb_diag(mol, c_los, kappa_coulomb: str = "exact", auxbasis: str | 
     return out
 
 
-def make_grid_integrals(mol, c_los, grid_level: int | None = None):
+def make_grid_integrals(mol, c_los, grid_level: int | None = None, device: str = "cpu"):
     """X_ij = ∫ ρ_i^{2/3} ρ_j^{2/3} and S_ij = ∫ |φ_i||φ_j| on PySCF's DFT grid; theory (5.3), (5.4).
 
     ``c_los`` is a list of orbitalet sets (one per spin); the grid and the AO
-    values are built once for all.  Returns a list of (X, S) pairs.
+    values are built once for all.  With ``device="gpu"`` the AO values of each block are evaluated by
+    gpu4pyscf and contracted on the device by the CuPy twin of ``grid_gram``.  Returns a list of host (X, S)
+    pairs.
     """
     from pyscf import dft
 
@@ -283,16 +328,22 @@ def make_grid_integrals(mol, c_los, grid_level: int | None = None):
     if grid_level is not None:
         grids.level = int(grid_level)
     grids.build(with_non0tab=False, sort_grids=False)  # sums over points need no locality order
-    out = [[np.zeros((c.shape[1],) * 2), np.zeros((c.shape[1],) * 2)] for c in c_los]
-    gram = kernel("grid_gram")
+    if device == "gpu":
+        from ..gpu.build import eval_ao
+    else:
+        eval_ao = dft.numint.eval_ao
+    xp = get_namespace(device)
+    c_los = [xp.asarray(c) for c in c_los]
+    out = [[xp.zeros((c.shape[1],) * 2), xp.zeros((c.shape[1],) * 2)] for c in c_los]
     for p0 in range(0, grids.weights.size, GRID_BLOCK):
-        ao = dft.numint.eval_ao(mol, grids.coords[p0:p0 + GRID_BLOCK])
-        w = grids.weights[p0:p0 + GRID_BLOCK]
+        ao = eval_ao(mol, grids.coords[p0:p0 + GRID_BLOCK])
+        w = xp.asarray(grids.weights[p0:p0 + GRID_BLOCK])
         for acc, c in zip(out, c_los):
-            dx, ds = gram(ao @ c, w)
+            phi = ao @ c
+            dx, ds = kernel("grid_gram", phi)(phi, w)
             acc[0] += dx
             acc[1] += ds
-    return [tuple(acc) for acc in out]
+    return [(to_host(x), to_host(s_abs)) for x, s_abs in out]
 
 
 def make_kappa(j: np.ndarray, x: np.ndarray, s_abs: np.ndarray, a_x: float, a_hf: float,
@@ -318,16 +369,18 @@ def make_local_occupation(c_lo: np.ndarray, s1e: np.ndarray, dm: np.ndarray) -> 
     return sc.T @ dm @ sc
 
 
-def make_losc_energy(kappa: np.ndarray, lam: np.ndarray) -> float:
-    """ΔE = ½ Σ_i κ_ii λ_ii (1 − λ_ii) − ½ Σ_{i≠j} κ_ij λ_ij², one spin; theory (5.6)."""
-    d = np.diag(lam)
+def make_losc_energy(kappa, lam) -> float:
+    """ΔE = ½ Σ_i κ_ii λ_ii (1 − λ_ii) − ½ Σ_{i≠j} κ_ij λ_ij², one spin; theory (5.6).  Any array namespace."""
+    xp = get_xp(lam)
+    d = xp.diag(lam)
     off = kappa * lam * lam
-    return float(0.5 * np.sum(np.diag(kappa) * d * (1.0 - d)) - 0.5 * (off.sum() - np.trace(off)))
+    return float(0.5 * (xp.diag(kappa) * d * (1.0 - d)).sum() - 0.5 * (off.sum() - xp.diag(off).sum()))
 
 
-def make_losc_potential(s1e: np.ndarray, c_lo: np.ndarray, kappa: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    """H_LOSC = S C_LO A C_LOᵀ S with A_ij = κ_ij (½δ_ij − λ_ij) = ∂ΔE/∂D, one spin; theory (5.7)."""
-    a = kappa * (0.5 * np.eye(len(lam)) - lam)
+def make_losc_potential(s1e, c_lo, kappa, lam):
+    """H_LOSC = S C_LO A C_LOᵀ S with A_ij = κ_ij (½δ_ij − λ_ij) = ∂ΔE/∂D, one spin; theory (5.7).  Any array
+    namespace."""
+    a = kappa * (0.5 * get_xp(lam).eye(len(lam)) - lam)
     sc = s1e @ c_lo
     return sc @ a @ sc.T
 
@@ -348,11 +401,14 @@ def _window_index(mo_energy: np.ndarray, window) -> np.ndarray:
     return np.flatnonzero((e_ev >= window[0]) & (e_ev < window[1]))  # may be empty: nothing is corrected
 
 
-def make_orbitalet_sets(mol, result: ScfResult, settings: LoscSettings, same_spins: bool | None = None) -> tuple:
+def make_orbitalet_sets(mol, result: ScfResult, settings: LoscSettings, same_spins: bool | None = None,
+                        device: str | None = None) -> tuple:
     """LOSC2 orbitalets of ``result`` per spin, from its own canonical orbitals with its Fock matrix diag(ε) in that
     basis; theory §5.2-§5.3.  Returns (c_lo, co_index, converged, sweeps, same_spins) with one entry per spin to
     treat: an unrestricted state whose spins are identical (to 1e-10, or as the caller says with ``same_spins``)
-    is localized once, from α."""
+    is localized once, from α.  The Jacobi sweeps run on ``device`` (default: the state's own), the rest on the
+    host; the orbitalets are host arrays."""
+    xp = get_namespace(result.method.device if device is None else device)
     restricted = result.restricted
     spins = list(zip(per_spin(result.mo_coeff, restricted), per_spin(result.mo_energy, restricted)))
     dip = mol.intor_symmetric("int1e_r", comp=3)
@@ -367,9 +423,9 @@ def make_orbitalet_sets(mol, result: ScfResult, settings: LoscSettings, same_spi
         c_w = c[:, idx]
         h_w = np.diag(e[idx])  # the Fock matrix in its own canonical basis
         dip_w = np.einsum("mi,xmn,nj->xij", c_w, dip, c_w, optimize=True)
-        u, ok, nsweep = make_orbitalets(h_w, dip_w, settings.loc_gamma, settings.loc_c, settings.seed,
-                                        settings.loc_tol, settings.loc_max_sweeps, settings.loc_skip)
-        c_lo.append(c_w @ u)
+        u, ok, nsweep = make_orbitalets(xp.asarray(h_w), xp.asarray(dip_w), settings.loc_gamma, settings.loc_c,
+                                        settings.seed, settings.loc_tol, settings.loc_max_sweeps, settings.loc_skip)
+        c_lo.append(c_w @ to_host(u))
         co_index.append(idx)
         conv.append(ok)
         sweeps.append(nsweep)
@@ -387,8 +443,9 @@ def make_losc_inputs(mol, result: ScfResult, settings: LoscSettings, eri=None) -
     if a_x == 0.0 and a_hf == 1.0:  # HF: κ ≡ 0 (theory §5.4)
         kappa = [np.zeros((c.shape[1],) * 2) for c in c_lo]
     else:
-        js = make_coulomb_diag(mol, c_lo, settings.kappa_coulomb, settings.auxbasis, eri)
-        xs = make_grid_integrals(mol, c_lo, grid_level)
+        device = result.method.device
+        js = make_coulomb_diag(mol, c_lo, settings.kappa_coulomb, settings.auxbasis, eri, device)
+        xs = make_grid_integrals(mol, c_lo, grid_level, device)
         kappa = [make_kappa(j, x, s_abs, a_x, a_hf, settings.tau, settings.zeta, settings.curvature)
                  for j, (x, s_abs) in zip(js, xs)]
     if same_spins:

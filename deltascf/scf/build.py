@@ -74,4 +74,8 @@ def make_mf(mol, method: Method, verbose: int = 0, eri=None, grids=None):
         # One grid per molecule and method: built (and, for RKS, pruned as PySCF does) from the atomic
         # initial guess, so every state of the molecule sees the same grid.
         mf.initialize_grids(mol, mf.get_init_guess(mol, "minao") if restricted else None)
+    if method.device == "gpu":
+        from ..gpu.build import to_device
+
+        mf = to_device(mf)
     return mf

@@ -15,7 +15,8 @@ from pyscf.lib import logger as lib_logger
 from ..core import localize_core, make_nominal_core_map, separate_core_shells
 from ..occupations import Occupation, ResolvedOccupation, format_degenerate_groups, make_degenerate_groups
 from ..records import Correction, Method, ScfResult, make_provenance
-from ..spin import make_spin_dms, map_spins, nelec_of, per_spin, stack_spins, to_unrestricted
+from ..gpu import check_device, get_namespace
+from ..spin import get_xp, make_spin_dms, map_spins, nelec_of, per_spin, stack_spins, to_host, to_unrestricted
 from ..tracking import (
     make_canonical_orbitals,
     make_collapse_reasons,
@@ -41,7 +42,8 @@ def make_method(method: Method | None = None, xc: str | None = None, **settings)
 
     This is the one shim through which keyword callers (``run_state(mol, "b3lyp", reference="rks")``) keep
     working: the keywords are ``Method``'s fields, plus the older ``losc="post"|"scf"`` and ``losc_settings``,
-    which become ``correction``.  Giving both ``method`` and keyword settings is an error.
+    which become ``correction``.  Giving both ``method`` and keyword settings is an error, and so is
+    ``device="gpu"`` where no GPU can be used (:func:`deltascf.gpu.check_device`).
     """
     losc, losc_settings = settings.pop("losc", None), settings.pop("losc_settings", None)
     if losc is not None or losc_settings is not None:
@@ -56,11 +58,12 @@ def make_method(method: Method | None = None, xc: str | None = None, **settings)
         raise TypeError(f"unexpected keyword argument(s) {', '.join(unknown)}; method settings are "
                         f"{', '.join(sorted(known))}")
     if method is None:
-        return Method(**settings) if xc is None else Method(xc=xc, **settings)
-    if not isinstance(method, Method):
+        method = Method(**settings) if xc is None else Method(xc=xc, **settings)
+    elif not isinstance(method, Method):
         raise TypeError(f"method must be a deltascf.Method, not {type(method).__name__}")
-    if xc is not None or settings:
+    elif xc is not None or settings:
         raise TypeError("give either method= or individual settings (xc, reference, ...), not both")
+    check_device(method.device)  # before any SCF or study file: a GPU that is not there is refused here
     return method
 
 
@@ -95,10 +98,12 @@ def _check_same_molecule(mol, ground) -> None:
 
 
 def _ground_orbitals(ground, restricted: bool):
-    """(mo_coeff, mo_occ, mo_energy) copies in the layout of the method (mo_energy None when absent)."""
-    c = np.array(ground.mo_coeff, dtype=float, copy=True)
-    occ = np.array(ground.mo_occ, dtype=float, copy=True)
-    e = None if getattr(ground, "mo_energy", None) is None else np.array(ground.mo_energy, dtype=float, copy=True)
+    """(mo_coeff, mo_occ, mo_energy) host copies in the layout of the method (mo_energy None when absent); the
+    ground state may be a record, or a PySCF or gpu4pyscf mean-field object."""
+    c = np.array(to_host(ground.mo_coeff), dtype=float, copy=True)
+    occ = np.array(to_host(ground.mo_occ), dtype=float, copy=True)
+    e = None if getattr(ground, "mo_energy", None) is None else \
+        np.array(to_host(ground.mo_energy), dtype=float, copy=True)
     if occ.ndim == 1 and not restricted:  # restricted ground -> unrestricted state
         c, occ = to_unrestricted(c, occ)
         e = None if e is None else np.array([e, e])
@@ -109,10 +114,13 @@ def _ground_orbitals(ground, restricted: bool):
 
 
 def _orbital_energies(mf, mo_coeff, mo_occ):
-    """diag(Cᵀ F[D] C) per spin: the orbital energies of a ground state given without them (one Fock build)."""
-    fock = mf.get_fock(dm=mf.make_rdm1(mo_coeff, mo_occ))
+    """diag(Cᵀ F[D] C) per spin: the orbital energies of a ground state given without them (one Fock build), on
+    the host; the orbitals are moved to the namespace of ``mf`` (the device for a gpu4pyscf object)."""
+    xp = get_xp(mf.get_ovlp())
+    mo_coeff, mo_occ_dev = xp.asarray(mo_coeff), xp.asarray(mo_occ)
+    fock = mf.get_fock(dm=mf.make_rdm1(mo_coeff, mo_occ_dev))
     restricted = mo_occ.ndim == 1
-    return map_spins(lambda c, f: np.einsum("mi,mn,ni->i", c, f, c), mo_coeff, fock, restricted=restricted)
+    return to_host(map_spins(lambda c, f: ((f @ c) * c).sum(axis=0), mo_coeff, fock, restricted=restricted))
 
 
 def _aufbau_nelec(mo_occ) -> tuple[int, int]:
@@ -144,10 +152,11 @@ def make_record(mf, method: Method, spec: str, resolved: ResolvedOccupation, c_r
     populations = make_orbital_populations(dm, c_ref, target, s1e)
     reasons = make_collapse_reasons(overlap, to_aufbau, target, mo_energy, mo_occ, mf.e_tot, nelec, lower,
                                     populations)
+    # all of the above ran in the namespace of mf (the device for gpu4pyscf); the record keeps host copies
     return ScfResult(
-        e_tot=mf.e_tot, mo_energy=mo_energy, mo_occ=mo_occ, mo_coeff=mo_coeff, nelec=nelec,
-        converged=mf.converged, cycles=getattr(mf, "cycles", -1), s2=make_spin_square(dm, s1e), spec=spec,
-        resolved=resolved.text, target_occ=target, target_overlap=overlap,
+        e_tot=float(mf.e_tot), mo_energy=to_host(mo_energy), mo_occ=to_host(mo_occ), mo_coeff=to_host(mo_coeff),
+        nelec=nelec, converged=bool(mf.converged), cycles=getattr(mf, "cycles", -1), s2=make_spin_square(dm, s1e),
+        spec=spec, resolved=resolved.text, target_occ=to_host(target), target_overlap=overlap,
         max_grad=make_final_grad(mf.mo_coeff, mf.mo_occ, fock), collapsed=bool(reasons), method=method,
         n_fock=mf.n_fock, degenerate=degenerate, provenance=make_provenance(mol if mol is not None else mf.mol),
         collapse_reason="; ".join(reasons))
@@ -217,6 +226,8 @@ def run_state(mol, xc: str | None = None, state="ground", *, method: Method | No
         resolved = occupation.resolve(_aufbau_nelec(occ_ground), c_ref.shape[-1], restricted, core)
         e_deg = separate_core_shells(mol, e_ref, core)
     degenerate = format_degenerate_groups(make_degenerate_groups(e_deg, occ_ground, resolved.mo_occ), restricted)
+    xp = get_namespace(method.device)
+    c_ref = xp.asarray(c_ref)  # the tracking reference lives where the SCF runs
     mf = wrap(mf, c_ref, resolved.mo_occ, method.tracking)
     if not restricted:
         mf.nelec = resolved.nelec
@@ -224,8 +235,8 @@ def run_state(mol, xc: str | None = None, state="ground", *, method: Method | No
         _kernel_newton(mf, method, c_ref, resolved.mo_occ, shared_eri(mol_given, method), verbose)
     else:
         if dm0 is None:
-            dm0 = mf.make_rdm1(c_ref, resolved.mo_occ)
-        mf.kernel(dm0=np.array(dm0, copy=True))
+            dm0 = mf.make_rdm1(c_ref, xp.asarray(resolved.mo_occ))
+        mf.kernel(dm0=xp.array(dm0, copy=True))
     return make_record(mf, method, str(occupation), resolved, c_ref, degenerate, mol, _lower_states(ground, method))
 
 
@@ -300,7 +311,7 @@ def _lower_states(ground, method: Method) -> tuple:
         same = str(getattr(ground, "xc", "hf")).lower() == method.xc
     if not (same and bool(getattr(ground, "converged", False))) or getattr(ground, "e_tot", None) is None:
         return ()
-    occ = np.asarray(ground.mo_occ, dtype=float)
+    occ = np.asarray(to_host(ground.mo_occ), dtype=float)
     return (("the ground state", float(ground.e_tot), nelec_of(occ)),)
 
 
@@ -308,7 +319,7 @@ def _run_ground(mol, mol_given, method: Method, verbose: int = 0) -> ScfResult:
     """Aufbau ground state with PySCF's own occupations and initial guess."""
     mf = wrap(make_mf(mol, method, verbose, shared_eri(mol_given, method)))
     mf.kernel()
-    mo_occ = mf.mo_occ.astype(float)
+    mo_occ = to_host(mf.mo_occ).astype(float)
     record = make_record(mf, method, "ground", ResolvedOccupation(mo_occ, nelec_of(mo_occ), "ground"),
                          mf.mo_coeff, mol=mol)
     return record
@@ -322,13 +333,18 @@ def run_scf_with_correction(mol, parent: ScfResult, method: Method, correction, 
     PySCF's SCF loop then runs with F = F_DFA + H_corr and E = E_DFA + ΔE_corr.
     """
     restricted = parent.restricted
+    check_device(parent.method.device)
+    xp = get_namespace(parent.method.device)
+    if xp is not np and hasattr(correction, "to_namespace"):
+        correction = correction.to_namespace(xp)  # its frozen arrays copied to the device once, not every cycle
+    c_ref, occ = xp.array(parent.mo_coeff), xp.array(parent.mo_occ)
     mf = make_mf(mol.copy(), parent.method, verbose, shared_eri(mol, parent.method))
-    mf = wrap(mf, np.array(parent.mo_coeff), np.array(parent.mo_occ), parent.method.tracking, correction)
+    mf = wrap(mf, c_ref, to_host(occ), parent.method.tracking, correction)
     if not restricted:
         mf.nelec = parent.nelec
-    mf.kernel(dm0=mf.make_rdm1(np.array(parent.mo_coeff), np.array(parent.mo_occ)))
+    mf.kernel(dm0=mf.make_rdm1(c_ref, occ))
     resolved = ResolvedOccupation(parent.mo_occ, parent.nelec, parent.resolved)
-    return make_record(mf, method, parent.spec, resolved, np.array(parent.mo_coeff), parent.degenerate, mol)
+    return make_record(mf, method, parent.spec, resolved, c_ref, parent.degenerate, mol)
 
 
 def purify_singlet(mixed, triplet) -> float:
@@ -355,12 +371,15 @@ def make_ensemble_energies(mol, method: Method, dm_low, dm_high, deltas, verbose
     e_tot : ndarray, shape (npoint,), Hartree
     fock : ndarray, shape (npoint, 2, nao, nao), Hartree
     """
+    check_device(method.device)
+    xp = get_namespace(method.device)
     mf = make_mf(mol, method, verbose, shared_eri(mol, method))
     h1e = mf.get_hcore()
+    dm_low, dm_high = xp.asarray(dm_low), xp.asarray(dm_high)
     e_tot, focks = [], []
     for d in deltas:
-        dm = (1.0 - d) * np.asarray(dm_low) + d * np.asarray(dm_high)
+        dm = (1.0 - d) * dm_low + d * dm_high
         vhf = mf.get_veff(mol, dm)
-        e_tot.append(mf.energy_tot(dm, h1e, vhf))
-        focks.append(mf.get_fock(h1e=h1e, vhf=vhf, dm=dm))
+        e_tot.append(float(mf.energy_tot(dm, h1e, vhf)))
+        focks.append(to_host(mf.get_fock(h1e=h1e, vhf=vhf, dm=dm)))
     return np.array(e_tot), np.array(focks)

@@ -14,9 +14,10 @@ Every override passes PySCF's arguments through unchanged (``*args, **kwargs``).
 """
 from __future__ import annotations
 
+import numpy as np
 from pyscf import lib
 
-from ..spin import get_xp, per_spin, stack_spins
+from ..spin import get_xp, per_spin, stack_spins, to_host
 from ..tracking import make_orbital_grad, make_overlap, make_tracked_occ
 
 __all__ = ["wrap", "make_full_grad", "make_final_fock", "make_final_grad"]
@@ -35,12 +36,14 @@ class _DeltaSCF:
 
     def __init__(self, mf, c_ref=None, occ_ref=None, tracking="imom", correction=None):
         self.__dict__.update(mf.__dict__)
-        self.c_ref = None if c_ref is None else c_ref.copy()
-        self.occ_ref = None if occ_ref is None else occ_ref.astype(float)
+        self.s1e_ref = mf.get_ovlp()
+        # the reference orbitals live where the SCF runs (the device for gpu4pyscf), the target occupations on
+        # the host: the assignment is solved there (deltascf.tracking.make_tracked_occ)
+        self.c_ref = None if c_ref is None else get_xp(self.s1e_ref).array(c_ref, dtype=float)
+        self.occ_ref = None if occ_ref is None else np.array(to_host(occ_ref), dtype=float)
         self.tracking = tracking
         self.n_fock = 0
         self.veff_last = None  # (dm, vhf) of the last Fock build
-        self.s1e_ref = mf.get_ovlp()
         # PySCF's extra Roothaan step after convergence is unstable for non-aufbau states with near-degenerate
         # occupied/empty pairs; the converged density is canonicalized instead (scf.driver).
         self.conv_check = False
@@ -91,7 +94,7 @@ class _DeltaSCF:
         if self.correction is not None:
             h_corr, e_corr = self.correction.terms(dm, self.s1e_ref)
             tags = getattr(vhf, "__dict__", {})  # vj, vk, ecoul, exc: PySCF's incremental builds read them
-            vhf = lib.tag_array(vhf + h_corr, h_corr=h_corr, e_corr=e_corr, **tags)
+            vhf = _tag_array(vhf + h_corr, h_corr=h_corr, e_corr=e_corr, **tags)
         self.veff_last = (dm, vhf)
         return vhf
 
@@ -110,7 +113,16 @@ class _DeltaSCF:
 def _without_correction(vhf):
     """The parent functional's part of a potential carrying a correction (other tags kept)."""
     tags = {k: v for k, v in vhf.__dict__.items() if k not in ("h_corr", "e_corr")}
-    return lib.tag_array(vhf - vhf.h_corr, **tags)
+    return _tag_array(vhf - vhf.h_corr, **tags)
+
+
+def _tag_array(a, **tags):
+    """``a`` with attributes, in its own namespace: PySCF's ``lib.tag_array`` on the host, gpu4pyscf's on the device."""
+    if get_xp(a) is np:
+        return lib.tag_array(a, **tags)
+    from ..gpu.build import tag_array
+
+    return tag_array(a, **tags)
 
 
 def make_full_grad(mo_coeff, mo_occ, fock):

@@ -4,186 +4,25 @@
 conversion (``np.asarray(x)`` raises TypeError, as for a CuPy array), refuse NumPy arrays mixed into their
 arithmetic and functions, send NumPy functions called on them back through the namespace
 (``__array_ufunc__`` / ``__array_function__``, results wrapped), give 0-d arrays from reductions and scalar
-indexing, and reach the host only through ``shimxp.asnumpy``.  Each helper must return shim arrays where it
-returns arrays and agree with its NumPy call to ``PARITY_ATOL``.
+indexing, and reach the host only through ``shimxp.asnumpy`` (tests/devshim.py).  Each helper must return shim
+arrays where it returns arrays and agree with its NumPy call to ``PARITY_ATOL``.
 """
 import sys
-import types
 
 import numpy as np
 import pytest
 import scipy.linalg
+from devshim import SHIM, ShimArray, installed, shim
 from tolerances import PARITY_ATOL
 
 from deltascf import spin, tracking
 
-SHIM = "shimxp"
-
-
-# -- the shim ------------------------------------------------------------------------------------------
-def _unwrap(x):
-    """NumPy data of shim arrays (also inside lists, tuples, dicts); a NumPy array here is an error."""
-    if isinstance(x, ShimArray):
-        return x.data
-    if isinstance(x, np.ndarray):
-        raise TypeError(f"{SHIM}: a NumPy array mixed into a {SHIM} operation (CuPy refuses these too)")
-    if isinstance(x, (list, tuple)):
-        return type(x)(_unwrap(v) for v in x)
-    if isinstance(x, dict):
-        return {k: _unwrap(v) for k, v in x.items()}
-    return x
-
-
-def _wrap(x):
-    """Shim arrays for NumPy results (NumPy scalars become 0-d arrays, as CuPy returns them)."""
-    if isinstance(x, (np.ndarray, np.generic)):
-        return ShimArray(np.asarray(x))
-    if isinstance(x, tuple):  # triu_indices, eigh
-        return tuple(_wrap(v) for v in x)
-    return x
-
-
-def _key(k):
-    """An index: shim or NumPy index arrays, slices, None, ints (CuPy takes NumPy index arrays too)."""
-    if isinstance(k, tuple):
-        return tuple(_key(v) for v in k)
-    return k.data if isinstance(k, ShimArray) else k
-
-
-def _ufunc_op(ufunc, reflected=False):
-    if reflected:
-        return lambda self, other: ufunc(other, self)
-    return lambda self, other: ufunc(self, other)  # NumPy dispatches to ShimArray.__array_ufunc__
-
-
-class ShimArray:
-    """A NumPy array behind CuPy's calling conventions."""
-
-    __module__ = SHIM  # deltascf.spin.get_xp takes the namespace from the type's module
-    __hash__ = None
-
-    def __init__(self, data):
-        assert isinstance(data, np.ndarray)
-        self.data = data
-
-    def __array__(self, dtype=None, copy=None):
-        raise TypeError(f"Implicit conversion to a NumPy array is not allowed; use {SHIM}.asnumpy")
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return _wrap(getattr(ufunc, method)(*_unwrap(inputs), **_unwrap(kwargs)))
-
-    def __array_function__(self, func, types, args, kwargs):
-        return _wrap(func(*_unwrap(args), **_unwrap(kwargs)))
-
-    __matmul__, __rmatmul__ = _ufunc_op(np.matmul), _ufunc_op(np.matmul, True)
-    __add__, __radd__ = _ufunc_op(np.add), _ufunc_op(np.add, True)
-    __sub__, __rsub__ = _ufunc_op(np.subtract), _ufunc_op(np.subtract, True)
-    __mul__, __rmul__ = _ufunc_op(np.multiply), _ufunc_op(np.multiply, True)
-    __truediv__, __rtruediv__ = _ufunc_op(np.true_divide), _ufunc_op(np.true_divide, True)
-    __pow__ = _ufunc_op(np.power)
-    __lt__, __le__ = _ufunc_op(np.less), _ufunc_op(np.less_equal)
-    __gt__, __ge__ = _ufunc_op(np.greater), _ufunc_op(np.greater_equal)
-    __eq__, __ne__ = _ufunc_op(np.equal), _ufunc_op(np.not_equal)
-
-    def __neg__(self):
-        return np.negative(self)
-
-    def __abs__(self):
-        return np.absolute(self)
-
-    def __getitem__(self, k):
-        return _wrap(self.data[_key(k)])
-
-    def __setitem__(self, k, value):
-        self.data[_key(k)] = _unwrap(value)
-
-    def __len__(self):
-        return len(self.data)
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
-
-    def __float__(self):
-        return float(self.data)
-
-    def __int__(self):
-        return int(self.data)
-
-    def __bool__(self):
-        return bool(self.data)
-
-    def __repr__(self):
-        return f"{SHIM}.array({self.data!r})"
-
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
-    dtype = property(lambda self: self.data.dtype)
-    T = property(lambda self: ShimArray(self.data.T))
-
-    def conj(self):
-        return ShimArray(self.data.conj())
-
-    def copy(self):
-        return ShimArray(self.data.copy())
-
-    def astype(self, dtype, copy=True):
-        return ShimArray(self.data.astype(dtype, copy=copy))
-
-    def reshape(self, *shape):
-        return ShimArray(self.data.reshape(*shape))
-
-    def sum(self, axis=None):
-        return _wrap(self.data.sum(axis=axis))
-
-    def max(self, axis=None):
-        return _wrap(self.data.max(axis=axis))
-
-    def min(self, axis=None):
-        return _wrap(self.data.min(axis=axis))
-
-
-def _make_shim_module() -> types.ModuleType:
-    xp = types.ModuleType(SHIM, "CuPy-like array namespace over NumPy (tests only)")
-
-    def delegate(f):
-        return lambda *args, **kwargs: _wrap(f(*_unwrap(args), **_unwrap(kwargs)))
-
-    def asarray(a, dtype=None):  # like cupy.asarray: takes shim arrays and host data alike
-        host = a.data if isinstance(a, ShimArray) else a
-        return ShimArray(np.asarray(host, dtype=dtype))
-
-    def array(a, dtype=None):  # like cupy.array: always a copy
-        return ShimArray(np.array(a.data if isinstance(a, ShimArray) else a, dtype=dtype))
-
-    def asnumpy(a):
-        return a.data.copy() if isinstance(a, ShimArray) else np.asarray(a)
-
-    def argsort(a, axis=-1, kind=None):  # CuPy's sort is always stable and takes no other kind
-        if kind not in (None, "stable"):
-            raise ValueError(f"{SHIM}.argsort: kind={kind!r} not supported")
-        return _wrap(np.argsort(_unwrap(a), axis=axis, kind="stable"))
-
-    xp.ndarray, xp.float64 = ShimArray, np.float64
-    xp.asarray, xp.array, xp.asnumpy, xp.argsort = asarray, array, asnumpy, argsort
-    for name in ("zeros", "empty", "zeros_like", "stack", "concatenate", "abs", "where", "argmax", "sum",
-                 "sqrt", "triu_indices", "allclose", "any"):
-        setattr(xp, name, delegate(getattr(np, name)))
-    xp.linalg = types.SimpleNamespace(eigh=delegate(np.linalg.eigh))
-    return xp
-
 
 @pytest.fixture(autouse=True)
 def shimxp():
-    """The shim registered in ``sys.modules`` for one test (get_xp looks it up there)."""
-    assert SHIM not in sys.modules
-    sys.modules[SHIM] = xp = _make_shim_module()
-    yield xp
-    del sys.modules[SHIM]
-
-
-def shim(a):
-    return ShimArray(np.array(a, dtype=float))
+    """The shim, registered for one test."""
+    with installed() as xp:
+        yield xp
 
 
 def check(got, want, host=False):
@@ -386,3 +225,110 @@ def test_per_spin_stack_map(name, occ):
         return (c_s * n_s).conj().T @ f_s @ c_s
 
     check(*both(spin.map_spins, f_mo, c_l, occ, f_l, restricted=restricted))
+
+
+# -- the collapse evidence ------------------------------------------------------------------------------
+@pytest.mark.parametrize("name,occ", OCCS, ids=OCC_IDS)
+def test_collapse_helpers(name, occ):
+    s1e, fock, c = make_system(15)
+    c_ref = layout(occ, c, fock)[0]
+    dm = spin.make_spin_dms(rotated(c_ref, s1e, 16, angle=0.2), occ)
+    got, want = both(tracking.make_orbital_populations, dm, c_ref, occ, s1e)
+    assert [r[:4] for r in got] == [r[:4] for r in want] and all(isinstance(r[4], float) for r in got)
+    assert [r[4] for r in got] == pytest.approx([r[4] for r in want], abs=PARITY_ATOL)
+    restricted = occ.ndim == 1
+    mo_energy = spin.stack_spins([np.linalg.eigvalsh(f) for f in spin.per_spin(fock, restricted)], restricted)
+    assert tracking.is_aufbau_spectrum(shim(mo_energy), shim(occ)) == tracking.is_aufbau_spectrum(mo_energy, occ)
+    args = ([0.4, 0.9], [0.95, 0.3], occ, mo_energy, occ, -1.0, spin.nelec_of(occ),
+            (("the ground state", -1.0, spin.nelec_of(occ)),), want)
+    device_args = list(args)
+    device_args[2:5] = [shim(occ), shim(mo_energy), shim(occ)]
+    assert tracking.make_collapse_reasons(*device_args) == tracking.make_collapse_reasons(*args)
+
+
+# -- the SCF hooks and the record of a finished SCF, on device arrays ----------------------------------------
+class ModelSCF:
+    """The parts of a (gpu4pyscf) mean-field object that the deltascf hooks and make_record read, with a model
+    potential V[D] = J-like − ½ K-like in the namespace of the orbitals; enough to run them without PySCF's
+    loop."""
+
+    def __init__(self, mol, s1e, h, mo_coeff, mo_occ):
+        self.mol, self._s1e, self._h = mol, s1e, h
+        self.mo_coeff, self.mo_occ = mo_coeff, mo_occ
+        self.e_tot, self.converged, self.cycles, self.n_fock, self.veff_last = -1.5, True, 7, 7, None
+        self.s1e_ref, self.tracking = s1e, "imom"
+
+    def get_ovlp(self):
+        return self._s1e
+
+    def get_hcore(self, mol=None):
+        return self._h
+
+    def make_rdm1(self, mo_coeff, mo_occ):
+        dms = spin.make_spin_dms(mo_coeff, mo_occ)
+        return dms[0] + dms[1] if mo_occ.ndim == 1 else dms
+
+    def get_veff(self, mol=None, dm=None):
+        if dm.ndim == 2:
+            return 0.075 * dm
+        return spin.get_xp(dm).stack([0.1 * (dm[0] + dm[1]) - 0.05 * dm[s] for s in range(2)])
+
+    def get_fock(self, h1e=None, vhf=None, dm=None, **kwargs):
+        return h1e + vhf
+
+
+@pytest.mark.parametrize("name,occ", OCCS, ids=OCC_IDS)
+def test_scf_hooks_on_device_arrays_copy_no_matrix_to_the_host(name, occ, shimxp):
+    """get_occ and get_grad of the DeltaSCF hooks return device arrays, agree with the host, and copy nothing of
+    n_ao² size to the host: only occupation-sized vectors (the assignment is solved there)."""
+    import devshim
+
+    from deltascf.scf.mixin import _DeltaSCF
+
+    s1e, fock, c = make_system(17)
+    c_ref, f_l = layout(occ, c, fock)
+    c_new = rotated(c_ref, s1e, 18, angle=0.2)
+    results = []
+    for to in (lambda a: a, shim):
+        mf = ModelSCF(None, to(s1e), None, None, None)
+        mf.c_ref, mf.occ_ref = to(c_ref), occ
+        devshim.COPIES.clear()
+        n = _DeltaSCF.get_occ(mf, None, to(c_new))
+        g = _DeltaSCF.get_grad(mf, to(c_new), n, to(f_l))
+        results.append((n, g, list(devshim.COPIES)))
+    (n_host, g_host, _), (n_dev, g_dev, copies) = results
+    check(n_dev, n_host)
+    check(g_dev, g_host)
+    assert copies and max(copies) <= NMO, copies
+
+
+@pytest.mark.parametrize("name,occ", OCCS, ids=OCC_IDS)
+def test_make_record_on_device_arrays(name, occ, shimxp):
+    """make_record runs in the namespace of the mean-field object and returns a host record equal to the host
+    route's."""
+    from pyscf import gto
+
+    from deltascf.occupations import ResolvedOccupation
+    from deltascf.records import Method
+    from deltascf.scf.driver import make_record
+
+    mol = gto.M(atom="O 0 0 0; H 0 0.76 0.59; H 0 -0.76 0.59", basis="sto-3g", verbose=0)
+    assert mol.nao_nr() == NAO
+    s1e, fock, c = make_system(19)
+    c_ref = layout(occ, c, fock)[0]
+    c_final = rotated(c_ref, s1e, 20, angle=0.05)
+    records = []
+    for to in (lambda a: a, shim):
+        mf = ModelSCF(mol, to(s1e), to(fock[0]), to(c_final), to(occ))
+        resolved = ResolvedOccupation(occ, spin.nelec_of(occ), "model")
+        records.append(make_record(mf, Method(), "model", resolved, to(c_ref), mol=mol,
+                                   lower=(("the ground state", -2.0, spin.nelec_of(occ)),)))
+    host_rec, dev_rec = records
+    for field in ("mo_energy", "mo_coeff", "mo_occ", "target_occ", "target_overlap"):
+        got, want = getattr(dev_rec, field), getattr(host_rec, field)
+        assert isinstance(got, np.ndarray) and not got.flags.writeable
+        np.testing.assert_allclose(got, want, rtol=0, atol=PARITY_ATOL)
+    for field in ("e_tot", "s2", "max_grad"):
+        assert getattr(dev_rec, field) == pytest.approx(getattr(host_rec, field), abs=PARITY_ATOL)
+    assert (dev_rec.collapsed, dev_rec.collapse_reason, dev_rec.converged) == \
+        (host_rec.collapsed, host_rec.collapse_reason, host_rec.converged)

@@ -75,6 +75,7 @@ CASES = {
                                   "conv_tol_grad=1e-05"),
     ("method", "max_cycle"): ("run", 'max_cycle = 50\n', ["--max-cycle", "60"], "max_cycle=60"),
     ("method", "solver"): ("run", 'solver = "diis"\n', ["--solver", "newton"], "solver='newton'"),
+    ("method", "device"): ("run", 'device = "cpu"\n', ["--device", "gpu"], "device='gpu'"),
     ("method", "correction"): ("run", 'correction = "losc"\n', ["--correction", "losc:scf"],
                                "Correction('losc', 'scf'"),
     ("state", "spec"): ("run", '[state]\nspec = "ground"\n', ["--state", "a:HOMO->LUMO"], "'a:HOMO->LUMO'"),

@@ -331,6 +331,7 @@ PLAUSIBLE = {  # mostly right, sometimes wrong, values per key
     "reference": st.sampled_from(["uks", "RKS", "uhf", "rhf", "rohf"]),
     "tracking": st.sampled_from(["imom", "MOM", "none"]),
     "solver": st.sampled_from(["diis", "newton", "Newton", "bfgs"]),
+    "device": st.sampled_from(["cpu", "gpu", "GPU", "tpu"]),
     "density_fit": st.sampled_from(["weigend", "def2-universal-jkfit"]),
     "grid_level": st.integers(-1, 10), "conv_tol": st.floats(-1e-6, 1e-3), "max_cycle": st.integers(-1, 200),
     "conv_tol_grad": st.floats(-1e-6, 1e-3), "correction": st.sampled_from(["losc", "losc:scf", "gsc2", "gsc2:scf", "lrlosc", "lrlosc:scf", "gsc9"]),

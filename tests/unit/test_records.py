@@ -292,8 +292,10 @@ def test_method_defaults():
     assert not m.restricted and not m.is_hf
     assert option_info(Method, "reference").choices == REFERENCES
     assert option_info(Method, "tracking").choices == TRACKINGS
-    # solver is left out of to_dict at its default, so keys of studies written before it existed stay valid
-    assert {f.name: f.default for f in dataclasses.fields(Method)} == {**Method().to_dict(), "solver": "diis"}
+    # solver and device are left out of to_dict at their defaults, so keys of studies written before they existed
+    # stay valid
+    assert {f.name: f.default for f in dataclasses.fields(Method)} == {**Method().to_dict(), "solver": "diis",
+                                                                         "device": "cpu"}
 
 
 def test_drivers_take_their_defaults_from_method_and_the_jobs(h_atom):
