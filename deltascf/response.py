@@ -20,7 +20,7 @@ import numpy as np
 
 from .occupations import OCC_TOL
 from .records import ScfResult
-from .spin import to_unrestricted
+from .spin import to_host, to_unrestricted
 
 __all__ = ["OccupationResponse", "ResponseResult", "KrylovResult", "make_pairs", "make_pair_diagonal",
            "pairs_to_dms", "dms_to_pairs", "solve_krylov", "make_orbital_dms", "make_orbital_vectors",
@@ -241,7 +241,10 @@ class OccupationResponse:
 
     Built from the state's own method (functional, grid, density fitting), orbitals and occupations; the
     exchange-correlation kernel is evaluated at the state's density, fractional or non-aufbau.  A restricted
-    state gets an unrestricted twin on the restricted grid, so that one spin can be perturbed alone.
+    state gets an unrestricted twin on the restricted grid, so that one spin can be perturbed alone.  For a state
+    converged on the GPU (``method.device == "gpu"``) the kernel is applied by gpu4pyscf's response function on
+    the device, to all densities of a call at once; the Krylov algebra on pair vectors and the grid check stay
+    on the host (design §17).
     ``applications`` counts the densities passed through the kernel so far and ``calls`` the calls; a call costs
     about one Fock build whatever its number of densities, for a functional with a grid part (theory §6.5).
     """
@@ -249,8 +252,8 @@ class OccupationResponse:
     def __init__(self, mol, state: ScfResult, eri=None):
         from .scf.build import make_mf, shared_eri
 
-        # the kernel is applied on the CPU for a state of either device (same functional, grid and auxiliary
-        # basis): the batched response kernels have no device twin yet (design §17)
+        device = state.method.device
+        # the host object holds the grid and serves the grid check; the kernel runs where the state was converged
         method = dataclasses.replace(state.method, correction=None, device="cpu")
         c, n = to_unrestricted(np.asarray(state.mo_coeff), np.asarray(state.mo_occ))
         e = np.asarray(state.mo_energy)
@@ -267,7 +270,15 @@ class OccupationResponse:
             method = dataclasses.replace(method, reference="uhf" if method.is_hf else "uks")
         self.mol = mol
         self._mf = make_mf(mol, method, eri=eri, grids=grids)
-        self._vind = self._mf.gen_response(mo_coeff=self.mo_coeff, mo_occ=self.mo_occ, hermi=1)
+        kernel_mf, self._xp = self._mf, np
+        if device == "gpu":
+            from .gpu import get_namespace
+            from .gpu.build import to_device
+
+            kernel_mf, self._xp = to_device(self._mf), get_namespace(device)
+        xp = self._xp
+        self._vind = kernel_mf.gen_response(mo_coeff=xp.asarray(self.mo_coeff), mo_occ=xp.asarray(self.mo_occ),
+                                            hermi=1)
         self.pairs = make_pairs(self.mo_occ)
         self.diag = make_pair_diagonal(self.mo_energy, self.mo_occ, self.pairs)
         self.applications = 0
@@ -296,7 +307,7 @@ class OccupationResponse:
             return np.zeros_like(dms)
         self.applications += k
         self.calls += 1
-        v = np.asarray(self._vind(dms))
+        v = to_host(self._vind(self._xp.asarray(dms)))  # one copy each way per call, for all k densities
         return v.reshape(dms.shape)
 
     def xc_kernel_diagonal(self, orbitals, level: int | None = None) -> np.ndarray:

@@ -8,7 +8,10 @@ function that needs it.
 """
 from __future__ import annotations
 
-__all__ = ["to_device", "is_device_mf", "tag_array", "eval_ao", "make_coulomb_diag", "COULOMB_BATCH_BYTES"]
+import contextlib
+
+__all__ = ["to_device", "is_device_mf", "tag_array", "eval_ao", "make_coulomb_diag", "count_host_copies",
+           "COULOMB_BATCH_BYTES"]
 
 #: device memory for one batch of orbitalet densities and their J matrices in :func:`make_coulomb_diag` (bytes)
 COULOMB_BATCH_BYTES = 2e9
@@ -74,3 +77,30 @@ def make_coulomb_diag(mol, c_los) -> list:
             j[p0:p0 + batch] = cupy.einsum("imn,jmn->ij", vj, dms)
         out.append(cupy.asnumpy((j + j.T) / 2))
     return out
+
+
+@contextlib.contextmanager
+def count_host_copies():
+    """Record the size (elements) of every device-to-host copy made inside the ``with`` block.
+
+    A diagnostic for the device check and the GPU tests: ``cupy.asnumpy`` and ``cupy.ndarray.get`` are wrapped
+    for the block and restored after it.  Yields the list the sizes are appended to.
+    """
+    import cupy
+
+    sizes = []
+    asnumpy, get = cupy.asnumpy, cupy.ndarray.get
+
+    def counting_asnumpy(a, *args, **kwargs):
+        sizes.append(int(getattr(a, "size", 1)))
+        return asnumpy(a, *args, **kwargs)
+
+    def counting_get(self, *args, **kwargs):
+        sizes.append(int(self.size))
+        return get(self, *args, **kwargs)
+
+    cupy.asnumpy, cupy.ndarray.get = counting_asnumpy, counting_get
+    try:
+        yield sizes
+    finally:
+        cupy.asnumpy, cupy.ndarray.get = asnumpy, get

@@ -70,9 +70,10 @@ def make_mf(mol, method: Method, verbose: int = 0, eri=None, grids=None):
     mf.max_cycle = int(method.max_cycle)
     if not method.is_hf and grids is not None:
         mf.grids = grids
-    elif not method.is_hf:
+    elif not method.is_hf and method.device == "cpu":
         # One grid per molecule and method: built (and, for RKS, pruned as PySCF does) from the atomic
-        # initial guess, so every state of the molecule sees the same grid.
+        # initial guess, so every state of the molecule sees the same grid.  gpu4pyscf builds its own from the
+        # same settings (to_gpu resets the grid), so none is built here for the GPU.
         mf.initialize_grids(mol, mf.get_init_guess(mol, "minao") if restricted else None)
     if method.device == "gpu":
         from ..gpu.build import to_device

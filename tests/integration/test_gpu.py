@@ -91,8 +91,9 @@ def test_a_gpu_state_survives_save_and_load(tmp_path, water_631g, pair, grounds)
     np.testing.assert_array_equal(back.mo_coeff, state.mo_coeff)
 
 
-def test_no_matrix_crosses_to_the_host_during_the_scf(monkeypatch, cupy, water_631g, pair, grounds):
+def test_no_matrix_crosses_to_the_host_during_the_scf(cupy, water_631g, pair, grounds):
     """The SCF loop of a ΔSCF state copies no n_ao²-sized array to the host (cupy.asnumpy and .get patched)."""
+    from deltascf.gpu.build import count_host_copies
     from deltascf.occupations import Occupation
     from deltascf.scf.build import make_mf
     from deltascf.scf.mixin import wrap
@@ -102,21 +103,8 @@ def test_no_matrix_crosses_to_the_host_during_the_scf(monkeypatch, cupy, water_6
     target = Occupation.parse("a:HOMO->LUMO").resolve(water_631g.nelec, nao, False).mo_occ
     mf = wrap(make_mf(water_631g, pair[1]), cupy.asarray(ground.mo_coeff), target)
     dm0 = mf.make_rdm1(cupy.asarray(ground.mo_coeff), cupy.asarray(target))
-    sizes = []
-    asnumpy, get = cupy.asnumpy, cupy.ndarray.get
-
-    def counting_asnumpy(a, *args, **kwargs):
-        sizes.append(int(getattr(a, "size", 1)))
-        return asnumpy(a, *args, **kwargs)
-
-    def counting_get(self, *args, **kwargs):
-        sizes.append(int(self.size))
-        return get(self, *args, **kwargs)
-
-    monkeypatch.setattr(cupy, "asnumpy", counting_asnumpy)
-    monkeypatch.setattr(cupy.ndarray, "get", counting_get)
-    mf.kernel(dm0=dm0)
-    monkeypatch.undo()
+    with count_host_copies() as sizes:
+        mf.kernel(dm0=dm0)
     assert mf.converged and mf.cycles > 3
     assert not [s for s in sizes if s >= nao * nao], sorted(sizes)[-5:]
 
@@ -164,6 +152,20 @@ def test_losc_on_the_gpu(water_631g, pair, mode):
         state = deltascf.run_state(water_631g, method=m, state="a:HOMO->LUMO")
         records.append(run_correction(water_631g, state, dataclasses.replace(m, correction=f"losc:{mode}")))
     cpu, gpu = records
+    assert gpu.e_tot == pytest.approx(cpu.e_tot, abs=GPU_E_ATOL * 10)
+    assert_allclose(gpu.mo_energy, cpu.mo_energy, rtol=0, atol=GPU_ORB_ATOL)
+
+
+@pytest.mark.parametrize("name", ["gsc2", "lrlosc"])
+def test_screened_corrections_with_the_response_kernel_on_the_gpu(water_631g, pair, name):
+    from deltascf.corrections import run_correction
+
+    records = []
+    for m in pair:
+        state = deltascf.run_state(water_631g, method=m, state="a:HOMO->LUMO")
+        records.append(run_correction(water_631g, state, dataclasses.replace(m, correction=name)))
+    cpu, gpu = records
+    assert_allclose(gpu.kappa, cpu.kappa, rtol=0, atol=GPU_ORB_ATOL)
     assert gpu.e_tot == pytest.approx(cpu.e_tot, abs=GPU_E_ATOL * 10)
     assert_allclose(gpu.mo_energy, cpu.mo_energy, rtol=0, atol=GPU_ORB_ATOL)
 
