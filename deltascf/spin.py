@@ -18,17 +18,20 @@ _HOST_TYPES = (np.ndarray, np.generic, int, float, complex, bool, list, tuple)
 
 
 def get_xp(*arrays):
-    """The array namespace of the first device array among ``arrays`` (its top-level module), else NumPy.
+    """The array namespace of the first device array among ``arrays``, else NumPy.
 
-    The namespace is the module that defines the array's type (``cupy`` for a CuPy array), already imported
-    by whoever made the array; deltascf itself imports no device library here.
+    The namespace is the top-level module that defines the array's type or, for a subclass defined elsewhere,
+    the first of its base classes whose top-level module is an array namespace (has ``asarray``): gpu4pyscf's
+    tagged arrays (``gpu4pyscf.lib.cupy_helper.CPArrayWithTag``) belong to ``cupy``.  It is already imported by
+    whoever made the array; deltascf itself imports no device library here.
     """
     for a in arrays:
         if a is None or isinstance(a, _HOST_TYPES):
             continue
-        xp = sys.modules.get(type(a).__module__.partition(".")[0])
-        if xp is not None and hasattr(xp, "asarray"):
-            return xp
+        for cls in type(a).__mro__:
+            xp = sys.modules.get(cls.__module__.partition(".")[0])
+            if xp is not None and hasattr(xp, "asarray"):
+                return xp
     return np
 
 

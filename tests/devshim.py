@@ -56,6 +56,7 @@ class ShimArray:
     """A NumPy array behind CuPy's calling conventions."""
 
     __module__ = SHIM  # deltascf.spin.get_xp takes the namespace from the type's module
+    __slots__ = ("data",)  # no __dict__, as a CuPy array has none (a tagged subclass has one, for its tags)
     __hash__ = None
 
     def __init__(self, data):
@@ -129,6 +130,12 @@ class ShimArray:
 
     def reshape(self, *shape):
         return ShimArray(self.data.reshape(*shape))
+
+    def all(self, axis=None):
+        return _wrap(self.data.all(axis=axis))
+
+    def any(self, axis=None):
+        return _wrap(self.data.any(axis=axis))
 
     def ravel(self):
         return ShimArray(self.data.ravel())

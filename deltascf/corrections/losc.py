@@ -329,7 +329,9 @@ def make_grid_integrals(mol, c_los, grid_level: int | None = None, device: str =
         grids.level = int(grid_level)
     grids.build(with_non0tab=False, sort_grids=False)  # sums over points need no locality order
     if device == "gpu":
-        from ..gpu.build import eval_ao
+        from ..gpu.build import make_ao_evaluator
+
+        eval_ao = make_ao_evaluator(mol)
     else:
         eval_ao = dft.numint.eval_ao
     xp = get_namespace(device)

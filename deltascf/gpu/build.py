@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
-__all__ = ["to_device", "is_device_mf", "tag_array", "eval_ao", "make_coulomb_diag", "count_host_copies",
+__all__ = ["to_device", "is_device_mf", "tag_array", "make_ao_evaluator", "make_coulomb_diag", "count_host_copies",
            "COULOMB_BATCH_BYTES"]
 
 #: device memory for one batch of orbitalet densities and their J matrices in :func:`make_coulomb_diag` (bytes)
@@ -44,20 +44,27 @@ def tag_array(a, **tags):
     return gpu_tag_array(a, **tags)
 
 
-def eval_ao(mol, coords):
-    """AO values (ngrid, nao) on the device, in the AO order of ``mol`` (gpu4pyscf's ``eval_ao``)."""
+def make_ao_evaluator(mol):
+    """``eval_ao(mol, coords)``: AO values (ngrid, nao) on the device in the AO order of ``mol`` (gpu4pyscf's
+    ``eval_ao``), with gpu4pyscf's sorted-basis helper built once for all blocks of a grid."""
     import cupy
+    from gpu4pyscf.dft.numint import _GDFTOpt
     from gpu4pyscf.dft.numint import eval_ao as gpu_eval_ao
 
-    return gpu_eval_ao(mol, cupy.asarray(coords), deriv=0)
+    opt = _GDFTOpt.from_mol(mol)
+
+    def eval_ao(mol_, coords):
+        return gpu_eval_ao(mol_, cupy.asarray(coords), deriv=0, gdftopt=opt)
+
+    return eval_ao
 
 
 def make_coulomb_diag(mol, c_los) -> list:
     """J_ij = (ii|jj) of orbitalet densities, exact, from gpu4pyscf's J builds; theory §5.10.
 
-    The densities D_i = c_i c_iᵀ of each orbitalet set go through one batched direct J build (in batches that
-    fit :data:`COULOMB_BATCH_BYTES`), and J_ij = tr(D_i J[D_j]).  ``c_los``: host (nao, nlo) arrays, one per spin;
-    returns host (nlo, nlo) arrays.
+    The densities D_i = c_i c_iᵀ of each orbitalet set go through batched direct J builds (each batch of
+    densities and their J matrices within :data:`COULOMB_BATCH_BYTES`), and J_ij = tr(J[D_i] D_j).
+    ``c_los``: host (nao, nlo) arrays, one per spin; returns host (nlo, nlo) arrays.
     """
     import cupy
     from gpu4pyscf.scf import hf as gpu_hf
@@ -70,11 +77,11 @@ def make_coulomb_diag(mol, c_los) -> list:
     for c in c_los:
         c = cupy.asarray(c)
         nlo = c.shape[1]
-        dms = cupy.einsum("mi,ni->imn", c, c)
         j = cupy.empty((nlo, nlo))
         for p0 in range(0, nlo, batch):
-            vj = mf.get_j(mol, dms[p0:p0 + batch], hermi=1)
-            j[p0:p0 + batch] = cupy.einsum("imn,jmn->ij", vj, dms)
+            dms = cupy.einsum("mi,ni->imn", c[:, p0:p0 + batch], c[:, p0:p0 + batch])
+            vj = mf.get_j(mol, dms, hermi=1)
+            j[p0:p0 + batch] = ((vj @ c) * c).sum(axis=1)  # tr(J[D_i] D_j) = c_jᵀ J[D_i] c_j
         out.append(cupy.asnumpy((j + j.T) / 2))
     return out
 

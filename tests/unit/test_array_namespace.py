@@ -8,6 +8,7 @@ indexing, and reach the host only through ``shimxp.asnumpy`` (tests/devshim.py).
 arrays where it returns arrays and agree with its NumPy call to ``PARITY_ATOL``.
 """
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -246,6 +247,31 @@ def test_collapse_helpers(name, occ):
     assert tracking.make_collapse_reasons(*device_args) == tracking.make_collapse_reasons(*args)
 
 
+# -- arrays of a subclass from another package (gpu4pyscf's tagged CuPy arrays) ------------------------------
+class TaggedShim(ShimArray):
+    """Like gpu4pyscf's ``CPArrayWithTag``: a subclass of the device array type defined in a package that is not
+    an array namespace (no ``asarray``), carrying attributes."""
+
+    __module__ = "tagpkg.lib.cupy_helper"
+
+
+@pytest.fixture
+def tagpkg(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tagpkg", types.ModuleType("tagpkg"))
+
+
+def tagged(a, **tags):
+    t = TaggedShim(a.data)
+    t.__dict__.update(tags)
+    return t
+
+
+def test_get_xp_sees_through_subclasses_from_other_packages(shimxp, tagpkg):
+    x = tagged(shim(np.eye(2)), ecoul=1.0)
+    assert spin.get_xp(x) is shimxp and spin.get_xp(np.ones(2), x) is shimxp
+    assert isinstance(spin.to_host(x), np.ndarray)
+
+
 # -- the SCF hooks and the record of a finished SCF, on device arrays ----------------------------------------
 class ModelSCF:
     """The parts of a (gpu4pyscf) mean-field object that the deltascf hooks and make_record read, with a model
@@ -266,12 +292,26 @@ class ModelSCF:
 
     def make_rdm1(self, mo_coeff, mo_occ):
         dms = spin.make_spin_dms(mo_coeff, mo_occ)
-        return dms[0] + dms[1] if mo_occ.ndim == 1 else dms
+        return self._tag(dms[0] + dms[1] if mo_occ.ndim == 1 else dms, mo_occ=mo_occ)
 
     def get_veff(self, mol=None, dm=None):
         if dm.ndim == 2:
-            return 0.075 * dm
-        return spin.get_xp(dm).stack([0.1 * (dm[0] + dm[1]) - 0.05 * dm[s] for s in range(2)])
+            v = self._tag(0.075 * dm, ecoul=0.0)
+        else:
+            v = self._tag(spin.get_xp(dm).stack([0.1 * (dm[0] + dm[1]) - 0.05 * dm[s] for s in range(2)]), ecoul=0.0)
+        self.veff_last = (dm, v)  # as the DeltaSCF hook keeps it: make_final_fock reuses it
+        return v
+
+    def energy_elec(self, dm=None, h1e=None, vhf=None):
+        """E = tr(h D) + ½ tr(V D), summed over spins."""
+        dm_tot = dm if dm.ndim == 2 else dm[0] + dm[1]
+        e2 = 0.5 * float((vhf * dm).sum())
+        return float((h1e * dm_tot).sum()) + e2, e2
+
+    @staticmethod
+    def _tag(a, **tags):
+        """Device results come tagged, as gpu4pyscf's make_rdm1 and get_veff give them."""
+        return tagged(a, **tags) if isinstance(a, ShimArray) else a
 
     def get_fock(self, h1e=None, vhf=None, dm=None, **kwargs):
         return h1e + vhf
@@ -303,7 +343,7 @@ def test_scf_hooks_on_device_arrays_copy_no_matrix_to_the_host(name, occ, shimxp
 
 
 @pytest.mark.parametrize("name,occ", OCCS, ids=OCC_IDS)
-def test_make_record_on_device_arrays(name, occ, shimxp):
+def test_make_record_on_device_arrays(name, occ, shimxp, tagpkg):
     """make_record runs in the namespace of the mean-field object and returns a host record equal to the host
     route's."""
     from pyscf import gto
@@ -320,6 +360,7 @@ def test_make_record_on_device_arrays(name, occ, shimxp):
     records = []
     for to in (lambda a: a, shim):
         mf = ModelSCF(mol, to(s1e), to(fock[0]), to(c_final), to(occ))
+        mf.get_veff(mol, mf.make_rdm1(mf.mo_coeff, mf.mo_occ))  # the loop's last build, at the final density
         resolved = ResolvedOccupation(occ, spin.nelec_of(occ), "model")
         records.append(make_record(mf, Method(), "model", resolved, to(c_ref), mol=mol,
                                    lower=(("the ground state", -2.0, spin.nelec_of(occ)),)))
@@ -332,3 +373,35 @@ def test_make_record_on_device_arrays(name, occ, shimxp):
         assert getattr(dev_rec, field) == pytest.approx(getattr(host_rec, field), abs=PARITY_ATOL)
     assert (dev_rec.collapsed, dev_rec.collapse_reason, dev_rec.converged) == \
         (host_rec.collapsed, host_rec.collapse_reason, host_rec.converged)
+
+
+@pytest.mark.parametrize("restricted", [True, False], ids=["restricted", "unrestricted"])
+def test_scf_correction_hooks_on_device_arrays(restricted, shimxp, tagpkg, monkeypatch):
+    """SCF-LOSC's hooks on device arrays: the frozen terms copied once to the device, the potential and energy
+    tagged in the namespace of the density (gpu4pyscf's tag_array replaced by the shim's), equal to the host."""
+    from pyscf import lib
+
+    from deltascf.corrections.losc import LoscInputs
+    from deltascf.scf.mixin import _DeltaSCF
+
+    monkeypatch.setattr("deltascf.gpu.build.tag_array", tagged)
+    rng = np.random.default_rng(22)
+    s1e, fock, c = make_system(21)
+    occ = np.array(OCC_R["non_aufbau"] if restricted else OCC_U["non_aufbau"], float)
+    c_l = c[0] if restricted else c
+    inputs = LoscInputs(c_lo=(c[0][:, :4], c[1][:, :4]), kappa=(sym(rng, 4), sym(rng, 4)),
+                        co_index=(range(4),) * 2, localization_converged=(True,) * 2, sweeps=(1, 1), a_x=0.8,
+                        a_hf=0.2)
+    results = []
+    for to, correction in ((lambda a: a, inputs), (shim, inputs.to_namespace(shimxp))):
+        model = ModelSCF(None, to(s1e), to(fock[0]), None, None)
+        mf = lib.set_class(_DeltaSCF(model, correction=correction), (_DeltaSCF, ModelSCF))
+        dm = model.make_rdm1(to(c_l), to(occ))
+        vhf = mf.get_veff(None, dm)
+        results.append((vhf, vhf.e_corr, mf.energy_elec(dm, to(fock[0]), vhf)))
+    (v_host, de_host, e_host), (v_dev, de_dev, e_dev) = results
+    assert isinstance(v_dev, ShimArray) and v_dev.ecoul == 0.0  # the parent's tags are kept
+    np.testing.assert_allclose(shimxp.asnumpy(v_dev), np.asarray(v_host), rtol=0, atol=PARITY_ATOL)
+    np.testing.assert_allclose(shimxp.asnumpy(v_dev.h_corr), np.asarray(v_host.h_corr), rtol=0, atol=PARITY_ATOL)
+    assert de_dev == pytest.approx(de_host, abs=PARITY_ATOL) and de_host != 0.0
+    assert e_dev == pytest.approx(e_host, abs=PARITY_ATOL)
