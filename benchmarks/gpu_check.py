@@ -3,8 +3,10 @@
 
 On a machine with an NVIDIA GPU, in one process and one run:
 
-1. **Packages.**  CuPy, gpu4pyscf and pytest are imported; when one is missing, ``pip install ".[gpu,test]"``
-   is tried once (``--no-install`` skips it; a machine without a package index reports the failure and goes on).
+1. **Packages.**  CuPy, gpu4pyscf and pytest are imported; when one is missing and an NVIDIA driver is present,
+   ``pip install ".[gpu,test]"`` is tried once (``--no-install`` skips it; a machine without a package index
+   reports the failure and goes on).  When gpu4pyscf fails with "Unable to load libcusolver" and the CUDA wheels
+   ship ``libcusolver.so.11``, the link ``libcusolver.so`` is made beside it (design §17) and reported.
 2. **Tests.**  ``pytest -m gpu`` (tests/integration/test_gpu.py and every other test marked gpu); the summary
    line and exit code are recorded.
 3. **Timings**, on the GPU and on all CPU cores of the same machine, same method (B3LYP, UKS, density fitted
@@ -21,7 +23,8 @@ On a machine with an NVIDIA GPU, in one process and one run:
    by default); its time is then compared per point, and the table says so.
 
 Without a GPU it says why, runs step 2 (every test skips) and the CPU timings, and still writes its JSON:
-``--quick`` (water/6-31G, a 5-point scan) keeps the script running on any machine.
+``--quick`` (water/6-31G, a 5-point scan) keeps the script running on any machine.  The JSON is written after
+every step, so a run stopped by a time limit still leaves what it measured.
 
 Usage::
 
@@ -31,6 +34,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import glob
 import importlib
 import json
 import os
@@ -38,6 +42,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+for _v in THREAD_VARS:  # all CPU cores, before anything imports NumPy (run.py keeps a value already set)
+    os.environ.setdefault(_v, str(len(os.sched_getaffinity(0))))
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -83,24 +91,55 @@ def _missing() -> list:
     return out
 
 
+def _link_libcusolver() -> str | None:
+    """gpu4pyscf 1.9 loads cuSOLVER by the unversioned name, which the CUDA wheels do not ship: link it."""
+    for folder in sys.path:
+        lib = os.path.join(folder, "nvidia", "cusolver", "lib")
+        found = sorted(glob.glob(os.path.join(lib, "libcusolver.so.*")))
+        if found and not os.path.exists(os.path.join(lib, "libcusolver.so")):
+            os.symlink(os.path.basename(found[0]), os.path.join(lib, "libcusolver.so"))
+            return f"linked {lib}/libcusolver.so -> {os.path.basename(found[0])}"
+    return None
+
+
 def ensure_packages(no_install: bool) -> dict:
     missing = _missing()
-    record = {"missing_before": missing, "install": None}
-    if missing and not no_install:
-        p = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", ".[gpu,test]"], cwd=ROOT,
-                           capture_output=True, text=True, timeout=300)
-        tail = (p.stderr or p.stdout).strip().splitlines()
-        record["install"] = {"returncode": p.returncode, "last_line": tail[-1] if tail else ""}
+    record = {"missing_before": missing, "install": None, "fixups": []}
+    driver = os.path.exists("/proc/driver/nvidia/version")
+    if missing and not no_install and driver:
+        try:
+            p = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--retries", "0", "--timeout", "15",
+                                ".[gpu,test]"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+            tail = (p.stderr or p.stdout).strip().splitlines()
+            record["install"] = {"returncode": p.returncode, "last_line": tail[-1] if tail else ""}
+        except subprocess.TimeoutExpired:
+            record["install"] = {"returncode": None, "last_line": "pip install timed out after 300 s"}
         importlib.invalidate_caches()
-        record["missing_after"] = _missing()
+    elif missing and not driver:
+        record["install"] = {"returncode": None, "last_line": "no NVIDIA driver (/proc/driver/nvidia/version): not tried"}
+    try:
+        importlib.import_module("gpu4pyscf")
+    except OSError as err:
+        if "libcusolver" in str(err):
+            fix = _link_libcusolver()
+            if fix:
+                record["fixups"].append(fix)
+    except Exception:
+        pass
+    record["missing_after"] = _missing()
     return record
 
 
 # -- 2. tests -------------------------------------------------------------------------------------------
-def run_gpu_tests() -> dict:
+def run_gpu_tests(timeout: float) -> dict:
     t0 = time.perf_counter()
-    p = subprocess.run([sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider", "tests"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    try:
+        p = subprocess.run([sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider", "tests"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as err:
+        out = err.stdout.decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
+        return {"returncode": None, "summary": f"timed out after {timeout:.0f} s", "failures": [],
+                "output_tail": out[-2000:], "wall_s": time.perf_counter() - t0}
     lines = [ln for ln in p.stdout.strip().splitlines() if ln.strip()]
     failures = [ln for ln in lines if ln.startswith(("FAILED", "ERROR"))]
     return {"returncode": p.returncode, "summary": lines[-1] if lines else "", "failures": failures,
@@ -230,7 +269,7 @@ def print_table(res: dict) -> None:
 def main(args) -> dict:
     sys.path.insert(0, str(HERE))
     packages = ensure_packages(args.no_install)
-    from run import environment  # sets the thread count to every visible CPU (before numpy is imported)
+    from run import environment  # PySCF threads: the thread variables set at the top (every visible CPU)
 
     from deltascf import gpu as dgpu
 
@@ -244,35 +283,49 @@ def main(args) -> dict:
         env["gpu_name"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
         env["cupy"] = cupy.__version__
         env["gpu4pyscf"] = importlib.import_module("gpu4pyscf").__version__
-    res = {"packages": packages, "gpu_reason": reason, "points": args.points, "budget_s": args.budget}
+    res = {"packages": packages, "gpu_reason": reason, "points": args.points, "budget_s": args.budget,
+           "environment": env}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+
+    def checkpoint(step: str) -> None:  # what is measured so far, in case a time limit stops the run
+        res["last_step"], res["wall_s"] = step, _elapsed()
+        args.out.write_text(json.dumps({k: v for k, v in res.items() if k not in ("gpu", "cpu")} |
+                                       {d: _public(res[d]) for d in ("gpu", "cpu") if d in res},
+                                       indent=2, default=float) + "\n")
+
+    checkpoint("packages")
     if not args.no_tests:
-        res["tests"] = run_gpu_tests()
+        res["tests"] = run_gpu_tests(timeout=max(60.0, 0.4 * args.budget))
+        checkpoint("tests")
     mol, label = build_molecule(args.quick)
     res.update(molecule=label, nao=mol.nao_nr())
     if reason is None:
         res["warm_up_s"] = {"gpu": warm_up("gpu")}
         res["gpu"] = time_device(mol, "gpu", args.points)
+        checkpoint("gpu timings")
         from deltascf import Method
 
         res["copies"] = count_scf_copies(mol, Method(xc=XC, density_fit=AUXBASIS, device="gpu"),
                                          res["gpu"]["_records"][0])
+        checkpoint("copies")
     res.setdefault("warm_up_s", {})["cpu"] = warm_up("cpu")
     res["cpu"] = time_device(mol, "cpu", args.points, cpu_deadline=args.budget)
+    checkpoint("cpu timings")
     if reason is None:
         res["differences"] = compare(res["gpu"], res["cpu"])
         for key in ("state", "losc"):
             res[f"ratio_{key}"] = res["gpu"][key]["wall_s"] / res["cpu"][key]["wall_s"]
         res["ratio_scan_per_point"] = res["gpu"]["scan"]["wall_s_per_point"] / res["cpu"]["scan"]["wall_s_per_point"]
-    for dev in ("gpu", "cpu"):
-        if dev in res:
-            res[dev].pop("_records")
-    res["environment"] = env
     res["wall_s"] = _elapsed()
     print_table(res)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(res, indent=2, default=float) + "\n")
+    checkpoint("done")
     print(f"written {args.out}")
     return res
+
+
+def _public(timing: dict) -> dict:
+    """A device's timings without the records kept for later steps."""
+    return {k: v for k, v in timing.items() if k != "_records"}
 
 
 if __name__ == "__main__":

@@ -275,7 +275,8 @@ class OccupationResponse:
             from .gpu import get_namespace
             from .gpu.build import to_device
 
-            kernel_mf, self._xp = to_device(self._mf), get_namespace(device)
+            self._xp = get_namespace(device)  # refuses, with one line, a GPU that is not there
+            kernel_mf = to_device(self._mf)
         xp = self._xp
         self._vind = kernel_mf.gen_response(mo_coeff=xp.asarray(self.mo_coeff), mo_occ=xp.asarray(self.mo_occ),
                                             hermi=1)

@@ -6,6 +6,8 @@ FD_ATOL = 1e-5  # Eh, finite differences (Janak)
 PARITY_ATOL = 1e-10  # two implementations of one kernel, or one computation done twice (threads, a rebuilt F)
 GPU_E_ATOL = 1e-7  # Eh, one state converged on the GPU and on the CPU (same grid settings and auxiliary basis)
 GPU_ORB_ATOL = 1e-6  # Eh, orbital energies (and first-order quantities) of the same GPU and CPU states
+GPU_DE_ATOL = 2 * GPU_E_ATOL  # Eh, a difference of two such energies (μ, a ΔSCF energy, a correction's ΔE)
+GPU_INTEGRAL_ATOL = 1e-9  # Eh, one integral (orbitalet J, grid X and S) by gpu4pyscf's engine and grid blocks
 EXACT_ATOL = 1e-12  # exact algebraic laws on O(1) inputs (polynomials, closed forms): only round-off remains
 ROT_FD_ATOL = 1e-7  # Eh/rad, central difference of E(κ) at h=1e-4: truncation h²|E'''|/6 ≲ 1e-8, round-off ≈ 1e-12
 GEOM_ATOL = 1e-9  # Angstrom, coordinates in Provenance.molecule (rounded to 1e-10 Å)

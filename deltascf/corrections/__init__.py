@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib
 import inspect
 
+from ..gpu import check_device
 from ..records import Method, ScfResult
 from .xc import CorrectionUnsupported
 
@@ -89,11 +90,16 @@ def run_correction(mol, state: ScfResult, method: Method, verbose: int = 0, froz
     Post mode corrects energies and orbital energies of the state as it is; SCF mode freezes the correction's
     ingredients at the state (or takes them as ``frozen``) and converges it again with them (theory §5.8),
     tracking its occupations.  ``orbitals`` [(spin, p), ...] names the orbitals the caller will read, for a
-    correction that corrects orbital by orbital (its ``make_post`` takes ``orbitals``).
+    correction that corrects orbital by orbital (its ``make_post`` takes ``orbitals``).  It runs on the device the
+    state was converged on (``state.method.device``, which ``method`` must name too).
     """
     corr = method.correction
     if corr is None:
         return None
+    if method.device != state.method.device:
+        raise ValueError(f"device: the state was converged on the {state.method.device.upper()} and its correction "
+                         f"runs there too, but the method says device {method.device}")
+    check_device(state.method.device)  # a GPU state's correction runs on the GPU: refused here without one
     impl = get_correction(corr.name)
     if corr.mode == "post":
         if orbitals and "orbitals" in inspect.signature(impl.make_post).parameters:

@@ -201,6 +201,9 @@ def make_losc_terms(c_los, kappas, dm, s1e):
     xp = get_xp(dm)
     restricted = dm.ndim == 2
     h, e = [], 0.0
+    # host orbitalets with a device density are copied here, every call: the SCF route copies them once instead
+    # (LoscInputs.to_namespace); xp.asarray of arrays already in the namespace copies nothing
+    c_los, kappas = [xp.asarray(c) for c in c_los], [xp.asarray(k) for k in kappas]
     for c_lo, kappa, d in zip(c_los, kappas, [dm / 2] if restricted else per_spin(dm, False)):
         lam = make_local_occupation(c_lo, s1e, d)
         h.append(make_losc_potential(s1e, c_lo, kappa, lam))
@@ -282,11 +285,11 @@ def make_coulomb_diag(mol, c_los, kappa_coulomb: str = "exact", auxbasis: str | 
     ERIs (``eri``, s4 or s8; by default the molecule's shared ones from
     :func:`deltascf.integrals.get_eri`, which the SCF has usually computed
     already), or makes direct J builds when they do not fit in memory.  With ``device="gpu"``, exact J comes
-    from gpu4pyscf's J builds on all orbitalet densities at once (:func:`deltascf.gpu.build.make_coulomb_diag`).
+    from gpu4pyscf's batched J builds on the orbitalet densities (:func:`deltascf.gpu.integrals.make_coulomb_diag`).
     Returns host arrays.
     """
     if device == "gpu" and kappa_coulomb == "exact":
-        from ..gpu.build import make_coulomb_diag as make_on_device
+        from ..gpu.integrals import make_coulomb_diag as make_on_device
 
         return make_on_device(mol, c_los)
     if kappa_coulomb == "df":
@@ -329,7 +332,7 @@ def make_grid_integrals(mol, c_los, grid_level: int | None = None, device: str =
         grids.level = int(grid_level)
     grids.build(with_non0tab=False, sort_grids=False)  # sums over points need no locality order
     if device == "gpu":
-        from ..gpu.build import make_ao_evaluator
+        from ..gpu.integrals import make_ao_evaluator
 
         eval_ao = make_ao_evaluator(mol)
     else:

@@ -8,7 +8,8 @@ because they are written against the array namespace of their input (:func:`delt
 * :func:`available` / :func:`why_unavailable`: is there a device deltascf can use?
 * :func:`check_device`: the one refusal, a ValueError naming what is missing, before any SCF.
 * :func:`get_namespace`: NumPy for ``"cpu"``, CuPy for ``"gpu"``.
-* :mod:`deltascf.gpu.build`: gpu4pyscf mean-field objects from a PySCF one.
+* :mod:`deltascf.gpu.build`: gpu4pyscf mean-field objects from a PySCF one, and the host copies they make.
+* :mod:`deltascf.gpu.integrals`: AO values on grid points and exact orbitalet J on the device (LOSC).
 * :mod:`deltascf.gpu.kernels`: the CuPy twins of ``deltascf.kernels`` (same names and signatures).
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ import functools
 __all__ = ["available", "why_unavailable", "check_device", "get_namespace", "INSTALL_HINT"]
 
 #: how to get the GPU dependencies (CUDA 12 wheels)
-INSTALL_HINT = 'pip install "deltascf[gpu]"'
+INSTALL_HINT = 'pip install ".[gpu]" in a deltascf checkout'
 
 
 @functools.lru_cache(maxsize=1)
@@ -30,19 +31,29 @@ def why_unavailable() -> str | None:
     """
     try:
         import cupy
-    except Exception as err:  # ImportError, or a CUDA library that fails to load
-        return f"CuPy is not installed or does not load ({type(err).__name__}); {INSTALL_HINT}"
+    except ImportError as err:
+        return f"CuPy is not installed ({_short(err)}); {INSTALL_HINT}"
+    except Exception as err:  # a CUDA library that fails to load
+        return f"CuPy does not load ({_short(err)})"
     try:
         count = int(cupy.cuda.runtime.getDeviceCount())
     except Exception as err:  # no driver: cudaErrorInsufficientDriver, cudaErrorNoDevice, ...
-        return f"no CUDA device is visible ({type(err).__name__}: {' '.join(str(err).split())[:80]})"
+        return f"no CUDA device is visible ({_short(err)})"
     if count < 1:
         return "no CUDA device is visible"
     try:
         import gpu4pyscf  # noqa: F401
-    except Exception as err:
-        return f"gpu4pyscf is not installed or does not load ({type(err).__name__}); {INSTALL_HINT}"
+    except ImportError as err:
+        return f"gpu4pyscf is not installed ({_short(err)}); {INSTALL_HINT}"
+    except Exception as err:  # e.g. OSError: its loader finds no unversioned libcusolver.so (design §17)
+        return f"gpu4pyscf does not load ({_short(err)})"
     return None
+
+
+def _short(err: BaseException, limit: int = 120) -> str:
+    """``Type: message`` of an exception on one line, cut to ``limit`` characters."""
+    text = " ".join(f"{type(err).__name__}: {err}".split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def available() -> bool:

@@ -1,4 +1,4 @@
-"""gpu4pyscf mean-field objects and device integrals for deltascf (design §17).
+"""gpu4pyscf mean-field objects for deltascf, and the copies they make to the host (design §17).
 
 :func:`to_device` hands a PySCF mean-field object made by :func:`deltascf.scf.build.make_mf` to gpu4pyscf with
 PySCF's own ``to_gpu``: functional, grid settings, convergence settings, electron counts and the density-fitting
@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
-__all__ = ["to_device", "is_device_mf", "tag_array", "make_ao_evaluator", "make_coulomb_diag", "count_host_copies",
-           "COULOMB_BATCH_BYTES"]
-
-#: device memory for one batch of orbitalet densities and their J matrices in :func:`make_coulomb_diag` (bytes)
-COULOMB_BATCH_BYTES = 2e9
+__all__ = ["to_device", "is_device_mf", "tag_array", "count_host_copies"]
 
 
 def is_device_mf(mf) -> bool:
@@ -44,66 +40,30 @@ def tag_array(a, **tags):
     return gpu_tag_array(a, **tags)
 
 
-def make_ao_evaluator(mol):
-    """``eval_ao(mol, coords)``: AO values (ngrid, nao) on the device in the AO order of ``mol`` (gpu4pyscf's
-    ``eval_ao``), with gpu4pyscf's sorted-basis helper built once for all blocks of a grid."""
-    import cupy
-    from gpu4pyscf.dft.numint import _GDFTOpt
-    from gpu4pyscf.dft.numint import eval_ao as gpu_eval_ao
-
-    opt = _GDFTOpt.from_mol(mol)
-
-    def eval_ao(mol_, coords):
-        return gpu_eval_ao(mol_, cupy.asarray(coords), deriv=0, gdftopt=opt)
-
-    return eval_ao
-
-
-def make_coulomb_diag(mol, c_los) -> list:
-    """J_ij = (ii|jj) of orbitalet densities, exact, from gpu4pyscf's J builds; theory §5.10.
-
-    The densities D_i = c_i c_iᵀ of each orbitalet set go through batched direct J builds (each batch of
-    densities and their J matrices within :data:`COULOMB_BATCH_BYTES`), and J_ij = tr(J[D_i] D_j).
-    ``c_los``: host (nao, nlo) arrays, one per spin; returns host (nlo, nlo) arrays.
-    """
-    import cupy
-    from gpu4pyscf.scf import hf as gpu_hf
-
-    mf = gpu_hf.RHF(mol)  # the class, not the factory: a direct J builder of the molecule
-    mf.chkfile = None
-    nao = mol.nao_nr()
-    batch = max(1, int(COULOMB_BATCH_BYTES // (16 * nao * nao)))
-    out = []
-    for c in c_los:
-        c = cupy.asarray(c)
-        nlo = c.shape[1]
-        j = cupy.empty((nlo, nlo))
-        for p0 in range(0, nlo, batch):
-            dms = cupy.einsum("mi,ni->imn", c[:, p0:p0 + batch], c[:, p0:p0 + batch])
-            vj = mf.get_j(mol, dms, hermi=1)
-            j[p0:p0 + batch] = ((vj @ c) * c).sum(axis=1)  # tr(J[D_i] D_j) = c_jᵀ J[D_i] c_j
-        out.append(cupy.asnumpy((j + j.T) / 2))
-    return out
-
-
 @contextlib.contextmanager
 def count_host_copies():
     """Record the size (elements) of every device-to-host copy made inside the ``with`` block.
 
-    A diagnostic for the device check and the GPU tests: ``cupy.asnumpy`` and ``cupy.ndarray.get`` are wrapped
-    for the block and restored after it.  Yields the list the sizes are appended to.
+    A diagnostic for the device check and the GPU tests: ``cupy.asnumpy`` and ``cupy.ndarray.get``, the two ways
+    gpu4pyscf and deltascf copy arrays to the host, are wrapped for the block and restored after it (scalar reads
+    such as ``float(x)`` are not counted).  Yields the list the sizes are appended to.
     """
     import cupy
 
-    sizes = []
+    sizes, inside = [], [False]  # inside: within a counted asnumpy, whose own .get() is the same copy
     asnumpy, get = cupy.asnumpy, cupy.ndarray.get
 
     def counting_asnumpy(a, *args, **kwargs):
         sizes.append(int(getattr(a, "size", 1)))
-        return asnumpy(a, *args, **kwargs)
+        inside[0] = True
+        try:
+            return asnumpy(a, *args, **kwargs)
+        finally:
+            inside[0] = False
 
     def counting_get(self, *args, **kwargs):
-        sizes.append(int(self.size))
+        if not inside[0]:
+            sizes.append(int(self.size))
         return get(self, *args, **kwargs)
 
     cupy.asnumpy, cupy.ndarray.get = counting_asnumpy, counting_get

@@ -39,7 +39,7 @@ class _DeltaSCF:
         self.s1e_ref = mf.get_ovlp()
         # the reference orbitals live where the SCF runs (the device for gpu4pyscf), the target occupations on
         # the host: the assignment is solved there (deltascf.tracking.make_tracked_occ)
-        self.c_ref = None if c_ref is None else get_xp(self.s1e_ref).array(c_ref, dtype=float)
+        self.c_ref = None if c_ref is None else get_xp(self.s1e_ref).array(c_ref, copy=True)
         self.occ_ref = None if occ_ref is None else np.array(to_host(occ_ref), dtype=float)
         self.tracking = tracking
         self.n_fock = 0

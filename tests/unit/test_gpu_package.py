@@ -2,6 +2,9 @@
 imported.  The device itself is tested in tests/integration/test_gpu.py (marked gpu, skipped here)."""
 import ast
 import dataclasses
+import importlib.abc
+import importlib.machinery
+import re
 import subprocess
 import sys
 import types
@@ -38,22 +41,58 @@ def fake_cupy(count=None, error=None):
     return mod
 
 
+class FailingImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Makes ``import name`` raise ``error`` (a CUDA library that does not load)."""
+
+    def __init__(self, name, error):
+        self.name, self.error = name, error
+
+    def find_spec(self, fullname, path=None, target=None):
+        return importlib.machinery.ModuleSpec(fullname, self) if fullname == self.name else None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        raise self.error
+
+
+LIBCUSOLVER = OSError("Unable to load libcusolver")
+
+
 @pytest.mark.parametrize("case,modules,fragment", [
     ("no cupy", {"cupy": None}, "CuPy is not installed"),
+    ("cupy fails", {"cupy": OSError("libcudart.so.12: cannot open shared object file")}, "CuPy does not load"),
     ("no driver", {"cupy": fake_cupy(error=RuntimeError("cudaErrorInsufficientDriver"))}, "no CUDA device"),
     ("no device", {"cupy": fake_cupy(count=0)}, "no CUDA device"),
     ("no gpu4pyscf", {"cupy": fake_cupy(count=1), "gpu4pyscf": None}, "gpu4pyscf is not installed"),
+    ("gpu4pyscf fails", {"cupy": fake_cupy(count=1), "gpu4pyscf": LIBCUSOLVER},
+     "gpu4pyscf does not load (OSError: Unable to load libcusolver)"),
 ])
 def test_available_says_why_without_raising(monkeypatch, fresh_check, case, modules, fragment):
     for name, mod in modules.items():
-        monkeypatch.setitem(sys.modules, name, mod)  # None: import raises ImportError
+        if isinstance(mod, Exception):
+            monkeypatch.delitem(sys.modules, name, raising=False)
+            monkeypatch.setattr(sys, "meta_path", [FailingImport(name, mod), *sys.meta_path])
+        else:
+            monkeypatch.setitem(sys.modules, name, mod)  # None: import raises ImportError
     assert gpu.available() is False
     reason = gpu.why_unavailable()
     assert fragment in reason and "\n" not in reason
-    with pytest.raises(ValueError, match="^device gpu: " + fragment):
+    with pytest.raises(ValueError, match="^device gpu: " + re.escape(fragment)):
         gpu.check_device("gpu")
     gpu.check_device("cpu")
     assert gpu.get_namespace("cpu") is np
+
+
+def test_available_with_a_device(monkeypatch, fresh_check):
+    """CuPy with one device and gpu4pyscf importable: available, and the namespace is CuPy's."""
+    cupy = fake_cupy(count=1)
+    monkeypatch.setitem(sys.modules, "cupy", cupy)
+    monkeypatch.setitem(sys.modules, "gpu4pyscf", types.ModuleType("gpu4pyscf"))
+    assert gpu.why_unavailable() is None and gpu.available() is True
+    gpu.check_device("gpu")
+    assert gpu.get_namespace("gpu") is cupy
 
 
 def test_device_refused_before_any_scf(monkeypatch, fresh_check, make_mol, tmp_path):
