@@ -43,17 +43,15 @@ def make_round_robin_pairs(m: int, rng: np.random.Generator) -> np.ndarray:
     sweeps visit the pairs in different orders, as the random order of the CPU sweep does (theory §5.3).
     """
     n = m + (m % 2)  # an odd m gets a dummy index, which sits out one pair per round
-    label = rng.permutation(m)
-    ring = list(range(1, n))
-    rounds = []
-    for _ in range(n - 1):
-        order = [0] + ring
-        pairs = [(order[k], order[n - 1 - k]) for k in range(n // 2)]
-        rounds.append([(label[min(a, b)], label[max(a, b)]) if max(a, b) < m else None for a, b in pairs])
-        ring = ring[-1:] + ring[:-1]
-    out = [(min(i, j), max(i, j)) for r in rng.permutation(len(rounds)) for p in rounds[r] if p is not None
-           for i, j in [p]]
-    return np.array(out, dtype=np.int64).reshape(-1, 2)
+    ring = np.arange(1, n)
+    shifts = (np.arange(n - 1)[:, None] - np.arange(n - 1)[None, :]) % (n - 1)  # round r: the ring turned r places
+    order = np.concatenate([np.zeros((n - 1, 1), dtype=np.int64), ring[shifts]], axis=1)  # (rounds, n)
+    a, b = order[:, : n // 2], order[:, ::-1][:, : n // 2]  # position k meets position n - 1 - k
+    label = np.append(rng.permutation(m), -1)  # the dummy index n - 1 = m (odd m) maps to -1
+    a, b = label[np.minimum(a, m)], label[np.minimum(b, m)]
+    rounds = np.stack([np.minimum(a, b), np.maximum(a, b)], axis=-1)[rng.permutation(n - 1)]  # (rounds, n/2, 2)
+    pairs = rounds.reshape(-1, 2)
+    return np.ascontiguousarray(pairs[pairs[:, 0] >= 0], dtype=np.int64)
 
 
 def jacobi_sweep(mats, weights, ut, pairs, skip: float = 0.0) -> float:
