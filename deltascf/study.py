@@ -126,7 +126,9 @@ class Study:
                 _clear_stale_temporaries(self.path)
                 self.records = io.load_all(self.path)  # the file and what an interrupted job left in the journal
                 self._pending = len(journal.read(journal.journal_path(self.path)))
-                self.merge()
+                # a job stopped after its result was kept, before the study was marked complete, is complete:
+                # its rerun returns the result without finishing the study again
+                self.merge(complete=self.final is not None)
             else:
                 _clear_stale_temporaries(self.path)
                 os.ftruncate(self._fd, 0)  # frames without their file cannot be checked: start afresh

@@ -10,7 +10,7 @@ import deltascf
 from deltascf import io, journal
 from deltascf.chempot import chemical_potentials
 from deltascf.fractional import scan_charge
-from deltascf.study import StudyBusy, StudyMismatch, open_study
+from deltascf.study import RESULT, Study, StudyBusy, StudyMismatch, open_study
 
 SCAN = dict(state="ground", channel="remove:a:HOMO", deltas=[0, 0.25, 0.5, 0.75, 1])
 
@@ -63,6 +63,26 @@ def test_points_go_to_the_journal_and_leave_the_file_alone(h_atom, method, tmp_p
     assert len({(s.st_ino, s.st_mtime_ns, s.st_size) for s in stats}) == 1
     assert frames == list(range(1, len(frames) + 1))
     assert not os.path.exists(journal.journal_path(study))
+
+
+def test_a_job_stopped_after_keeping_its_result_is_complete_on_rerun(h_atom, method, tmp_path, monkeypatch):
+    """Stopped between keeping its result and marking the study complete (a kill inside ``finish``): the rerun
+    computes nothing, returns the result, and marks the study complete."""
+    study = tmp_path / "scan.h5"
+
+    def stop_before_marking(self, record=None):
+        self.put(RESULT, record)  # the result reaches the journal...
+        raise Stop  # ...and the job stops before the file is marked complete
+
+    monkeypatch.setattr(Study, "finish", stop_before_marking)
+    with pytest.raises(Stop):
+        scan_charge(h_atom, method=method, study=study, **SCAN)
+    monkeypatch.undo()
+    assert not io.study_complete(study) and io.load(study, kind="scans") is not None
+    again = []
+    resumed = scan_charge(h_atom, method=method, study=study, callback=lambda d, r: again.append(d), **SCAN)
+    assert again == [] and io.study_complete(study)
+    assert np.array_equal(io.load(study, kind="scans").e_tot, resumed.e_tot)
 
 
 def test_a_torn_last_frame_is_dropped(h_atom, method, tmp_path):
