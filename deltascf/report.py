@@ -141,8 +141,9 @@ def format_states(labels, results, ground: ScfResult, corrections=None) -> str:
             lines.append(f"{label}: ΔSCF core-electron binding energy of {r.spec} = "
                          f"{(r.e_tot - ground.e_tot) * HARTREE2EV:.4f} eV")
     m = ground.method
+    device = ", device = gpu" if m.device == "gpu" else ""
     lines.append(f"xc = {m.xc}, reference = {m.reference}, tracking = {m.tracking}, "
-                 f"density fit = {m.density_fit or 'none'}; 1 Eh = {HARTREE2EV:.8f} eV")
+                 f"density fit = {m.density_fit or 'none'}{device}; 1 Eh = {HARTREE2EV:.8f} eV")
     return "\n".join(lines)
 
 

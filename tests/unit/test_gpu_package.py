@@ -154,6 +154,10 @@ def test_a_gpu_record_survives_save_and_load(tmp_path, water_631g):
     assert back.method == as_gpu.method and back.method.device == "gpu"
     np.testing.assert_array_equal(back.mo_coeff, as_gpu.mo_coeff)
     assert back.e_tot == as_gpu.e_tot
+    from deltascf.report import format_states
+
+    assert format_states(["ground"], [back], back).splitlines()[-1].endswith("device = gpu; 1 Eh = 27.21138602 eV")
+    assert "device" not in format_states(["ground"], [state], state).splitlines()[-1]
 
 
 def test_no_device_import_outside_deltascf_gpu():
