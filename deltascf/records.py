@@ -26,7 +26,8 @@ from .settings import check_fields, option
 
 __all__ = ["Record", "Method", "Correction", "Provenance", "ScfResult", "State", "ChargeScan", "TheoremRow", "TheoremTable",
            "StateSet", "Molecule", "StatesJob", "ScanJob", "TheoremJob", "Task", "CorrectionResult", "DEFAULT_POINTS",
-           "MAX_POINTS", "N_VIRTUAL", "REFERENCES", "TRACKINGS", "SOLVERS", "SCAN_MODES", "PREDICTORS", "DEVICES", "GPU_AUXBASIS", "CORRECTION_MODES", "make_key",
+           "MAX_POINTS", "N_VIRTUAL", "REFERENCES", "TRACKINGS", "SOLVERS", "SCAN_MODES", "PREDICTORS", "DEVICES",
+           "GPU_AUXBASIS", "CORRECTION_MODES", "make_key",
            "make_provenance", "molecule_inputs", "frozen_array"]
 
 REFERENCES = ("uks", "rks", "uhf", "rhf", "roks", "rohf")

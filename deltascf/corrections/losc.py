@@ -27,7 +27,8 @@ from .xc import LoscUnsupported, make_dfa_weights
 
 __all__ = ["NAME", "LABEL", "LoscSettings", "LoscResult", "LoscInputs", "LoscUnsupported", "make_orbitalets",
            "make_kappa", "make_local_occupation", "make_losc_energy", "make_losc_potential", "make_losc_mo_energy",
-           "make_losc_correction", "make_losc_inputs", "make_losc_terms", "LoscTerms", "make_coulomb_diag", "make_grid_integrals", "run_scf_losc",
+           "make_losc_correction", "make_losc_inputs", "make_losc_terms", "LoscTerms", "make_coulomb_diag",
+           "make_grid_integrals", "run_scf_losc",
            "OPTIONS", "make_settings"]
 
 NAME = "losc"
@@ -406,14 +407,13 @@ def _window_index(mo_energy: np.ndarray, window) -> np.ndarray:
     return np.flatnonzero((e_ev >= window[0]) & (e_ev < window[1]))  # may be empty: nothing is corrected
 
 
-def make_orbitalet_sets(mol, result: ScfResult, settings: LoscSettings, same_spins: bool | None = None,
-                        device: str | None = None) -> tuple:
+def make_orbitalet_sets(mol, result: ScfResult, settings: LoscSettings, same_spins: bool | None = None) -> tuple:
     """LOSC2 orbitalets of ``result`` per spin, from its own canonical orbitals with its Fock matrix diag(ε) in that
     basis; theory §5.2-§5.3.  Returns (c_lo, co_index, converged, sweeps, same_spins) with one entry per spin to
     treat: an unrestricted state whose spins are identical (to 1e-10, or as the caller says with ``same_spins``)
-    is localized once, from α.  The Jacobi sweeps run on ``device`` (default: the state's own), the rest on the
-    host; the orbitalets are host arrays."""
-    xp = get_namespace(result.method.device if device is None else device)
+    is localized once, from α.  The Jacobi sweeps run on the state's device, the rest on the host; the orbitalets
+    are host arrays."""
+    xp = get_namespace(result.method.device)
     restricted = result.restricted
     spins = list(zip(per_spin(result.mo_coeff, restricted), per_spin(result.mo_energy, restricted)))
     dip = mol.intor_symmetric("int1e_r", comp=3)
